@@ -1,0 +1,131 @@
+// Package commands implements kist's command line: one file per verb,
+// each parsing its flags into options, calling the package that does the
+// work and printing the result. Results go to stdout and everything else
+// to stderr.
+package commands
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+
+	"github.com/kist-project/kist/rootless"
+	"github.com/kist-project/kist/store"
+)
+
+// Version is set at build time with -ldflags "-X".
+var Version = "dev"
+
+// NewApp returns kist's command line application.
+func NewApp() *cli.App {
+	return &cli.App{
+		Name:                 "kist",
+		Usage:                "run OCI containers without root and without a daemon",
+		Version:              Version,
+		EnableBashCompletion: true,
+		// main decides the exit status; urfave/cli must not exit itself.
+		ExitErrHandler: func(*cli.Context, error) {},
+		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name:    "root",
+				Usage:   "store directory (default: $XDG_DATA_HOME/kist or ~/.local/share/kist)",
+				EnvVars: []string{"KIST_ROOT"},
+			},
+			&cli.StringFlag{
+				Name:  "log-level",
+				Usage: "log messages at this level and above: debug, info, warn or error",
+				Value: "warn",
+			},
+			&cli.BoolFlag{
+				Name:  "debug",
+				Usage: "log debug messages, the same as --log-level debug",
+			},
+		},
+		Before: setupLogging,
+		Commands: []*cli.Command{
+			pullCommand(),
+			runCommand(),
+			imagesCommand(),
+		},
+	}
+}
+
+func setupLogging(c *cli.Context) error {
+	logrus.SetOutput(os.Stderr)
+	logrus.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true})
+	level := c.String("log-level")
+	if c.Bool("debug") {
+		level = "debug"
+	}
+	parsed, err := logrus.ParseLevel(level)
+	if err != nil {
+		return fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", level)
+	}
+	logrus.SetLevel(parsed)
+	return nil
+}
+
+// openStore opens the store that --root, KIST_ROOT or the XDG default
+// names.
+func openStore(c *cli.Context) (*store.Store, error) {
+	root := c.String("root")
+	if root == "" {
+		var err error
+		if root, err = store.DefaultRoot(); err != nil {
+			return nil, err
+		}
+	}
+	return store.Open(root)
+}
+
+// StatusError makes kist exit with a status and print nothing more, for
+// a container's own exit status or a namespace child that has already
+// reported its error.
+type StatusError int
+
+func (e StatusError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// namespaceMode says what a command needs from package rootless.
+type namespaceMode int
+
+const (
+	// userNamespace: an unprivileged caller needs a user namespace, to
+	// own the files it unpacks; real root runs the command as it is.
+	userNamespace namespaceMode = iota
+	// mountNamespace: also real root needs a private mount namespace,
+	// for mounts that must vanish with the command.
+	mountNamespace
+)
+
+// inNamespace runs action inside the namespaces mode requires, by
+// re-executing kist there, and passes the child's exit status on.
+func inNamespace(mode namespaceMode, action cli.ActionFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if rootless.Inside() {
+			return action(c)
+		}
+		if os.Geteuid() == 0 && mode == userNamespace {
+			return action(c)
+		}
+
+		// Resolve the store before the user namespace hides who the
+		// caller is, so both processes agree on it.
+		root, err := openStore(c)
+		if err != nil {
+			return err
+		}
+		if err := os.Setenv("KIST_ROOT", root.Root()); err != nil {
+			return err
+		}
+		code, err := rootless.Reexec(os.Args)
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return StatusError(code)
+		}
+		return nil
+	}
+}

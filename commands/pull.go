@@ -1,0 +1,114 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/urfave/cli/v2"
+
+	"github.com/kist-project/kist/pull"
+	"github.com/kist-project/kist/store"
+)
+
+func pullCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "pull",
+		Usage:     "copy an image from a registry into the store",
+		ArgsUsage: "IMAGE",
+		Flags:     pullFlags(),
+		Action: inNamespace(userNamespace, func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("kist pull takes one image reference, got %d arguments; usage: kist pull IMAGE", c.NArg())
+			}
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			ref, err := pull.ParseReference(c.Args().First())
+			if err != nil {
+				return err
+			}
+			img, err := pullImage(c, st, ref)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.Writer, img.ID)
+			return nil
+		}),
+	}
+}
+
+// pullFlags are shared by pull and run.
+func pullFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:  "platform",
+			Usage: "pull the image for this platform, as os/arch[/variant] (default: the host's)",
+		},
+		&cli.BoolFlag{
+			Name:  "tls-verify",
+			Usage: "require HTTPS with a verified certificate for registries other than localhost",
+			Value: true,
+		},
+		&cli.BoolFlag{
+			Name:    "quiet",
+			Aliases: []string{"q"},
+			Usage:   "print no pull progress",
+		},
+	}
+}
+
+// pullImage pulls ref into st, printing one line per layer on stderr.
+func pullImage(c *cli.Context, st *store.Store, ref pull.Reference) (store.Image, error) {
+	if err := st.Sweep(); err != nil {
+		return store.Image{}, err
+	}
+	opts := pull.Options{Insecure: !c.Bool("tls-verify")}
+	if p := c.String("platform"); p != "" {
+		platform, err := v1.ParsePlatform(p)
+		if err != nil {
+			return store.Image{}, fmt.Errorf("invalid --platform %q: %w; use os/arch[/variant], such as linux/arm64", p, err)
+		}
+		opts.Platform = *platform
+	}
+	if !c.Bool("quiet") {
+		opts.OnStart = func(id v1.Hash, layers int) {
+			fmt.Fprintf(os.Stderr, "Pulling %s: image %s, %d layers\n", ref.Name, id.Hex[:12], layers)
+		}
+		opts.OnLayer = func(e pull.LayerEvent) {
+			if e.Present {
+				fmt.Fprintf(os.Stderr, "Layer %s: already present\n", e.DiffID.Hex[:12])
+				return
+			}
+			fmt.Fprintf(os.Stderr, "Layer %s: unpacked %s in %.1fs\n", e.DiffID.Hex[:12], humanSize(e.Size), e.Duration.Seconds())
+		}
+	}
+	return pull.Image(c.Context, st, ref, opts)
+}
+
+// findOrPullImage returns the stored image ref names, pulling it first
+// when policy asks for that: "missing" (the default), "always" or "never".
+func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy string) (store.Image, error) {
+	switch policy {
+	case "always":
+		return pullImage(c, st, ref)
+	case "missing", "":
+	case "never":
+	default:
+		return store.Image{}, fmt.Errorf("invalid --pull %q: use missing, always or never", policy)
+	}
+
+	img, err := st.LookupImage(ref.Name)
+	if err == nil {
+		return img, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return store.Image{}, err
+	}
+	if policy == "never" {
+		return store.Image{}, fmt.Errorf("image %s is not in the store and --pull=never forbids pulling it; run kist pull %s first", ref.Name, ref.Name)
+	}
+	return pullImage(c, st, ref)
+}

@@ -1,0 +1,54 @@
+// Command kist runs OCI containers without root and without a daemon.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/opencontainers/runc/libcontainer"
+	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+
+	"github.com/kist-project/kist/commands"
+	"github.com/kist-project/kist/container"
+	"github.com/kist-project/kist/rootless"
+)
+
+func init() {
+	// libcontainer starts every container by re-executing this binary as
+	// "kist init"; nsenter's constructor has already run by this point.
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		libcontainer.Init()
+	}
+}
+
+func main() {
+	if err := rootless.Continue(); err != nil {
+		fmt.Fprintf(os.Stderr, "kist: %v\n", err)
+		os.Exit(125)
+	}
+	err := commands.NewApp().Run(os.Args)
+	os.Exit(exitCode(err))
+}
+
+// exitCode prints err and returns the status kist exits with, by
+// docker's rules: the container's own status, 126 when its command cannot
+// be executed, 127 when it does not exist, and 125 for kist's own errors.
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var status commands.StatusError
+	if errors.As(err, &status) {
+		return int(status)
+	}
+
+	fmt.Fprintf(os.Stderr, "kist: %v\n", err)
+	switch {
+	case errors.Is(err, container.ErrCommandNotFound):
+		return 127
+	case errors.Is(err, container.ErrCommandNotExecutable):
+		return 126
+	}
+	return 125
+}

@@ -1,0 +1,156 @@
+package pull
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sirupsen/logrus"
+
+	"github.com/kist-project/kist/store"
+	"github.com/kist-project/kist/unpack"
+)
+
+// fetchLayers makes sure every layer of img is unpacked in st, bottom
+// first, so that a hardlink to a lower layer's file can be resolved. It
+// returns the unpacked size of all layers.
+func fetchLayers(ctx context.Context, st *store.Store, img v1.Image, diffIDs []v1.Hash, onLayer func(LayerEvent)) (int64, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return 0, fmt.Errorf("read layers: %w", err)
+	}
+
+	var total int64
+	var lower []string
+	for i, layer := range layers {
+		info, err := ensureLayer(ctx, st, layer, diffIDs[i], lower, onLayer)
+		if err != nil {
+			return 0, err
+		}
+		total += info.Size
+		lower = append([]string{filepath.Join(st.LayerDir(diffIDs[i]), "diff")}, lower...)
+	}
+	return total, nil
+}
+
+// ensureLayer unpacks one layer unless it is already in the store. The
+// layer's lock makes parallel pulls of the same layer wait for the first.
+func ensureLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1.Hash, lower []string, onLayer func(LayerEvent)) (store.LayerInfo, error) {
+	if info, err := st.Layer(diffID); err == nil {
+		onLayer(LayerEvent{DiffID: diffID, Present: true, Size: info.Size})
+		return info, nil
+	}
+
+	l, err := st.LockLayer(diffID)
+	if err != nil {
+		return store.LayerInfo{}, err
+	}
+	defer l.Unlock()
+	if info, err := st.Layer(diffID); err == nil {
+		onLayer(LayerEvent{DiffID: diffID, Present: true, Size: info.Size})
+		return info, nil
+	}
+
+	start := time.Now()
+	info, err := unpackLayer(ctx, st, layer, diffID, lower)
+	if err != nil {
+		return store.LayerInfo{}, err
+	}
+	onLayer(LayerEvent{DiffID: diffID, Size: info.Size, Duration: time.Since(start)})
+	return info, nil
+}
+
+// unpackLayer streams a layer blob once: into the blob store, through the
+// decompressor and the diff ID hash, into the unpacker. Nothing becomes
+// visible in the store unless both digests match.
+func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1.Hash, lower []string) (info store.LayerInfo, err error) {
+	digest, err := layer.Digest()
+	if err != nil {
+		return info, fmt.Errorf("layer %s: %w", diffID, err)
+	}
+	mediaType, err := layer.MediaType()
+	if err != nil {
+		return info, fmt.Errorf("layer %s: %w", digest, err)
+	}
+	logrus.Debugf("unpack layer %s (blob %s, %s)", diffID, digest, mediaType)
+
+	compressed, err := layer.Compressed()
+	if err != nil {
+		return info, fmt.Errorf("download layer %s: %w", digest, err)
+	}
+	defer compressed.Close()
+
+	blob, err := st.NewBlobWriter(digest)
+	if err != nil {
+		return info, err
+	}
+	tmp, err := st.TempDir("layer-" + diffID.Hex[:12])
+	if err != nil {
+		blob.Abort()
+		return info, err
+	}
+	defer func() {
+		if err != nil {
+			blob.Abort()
+			_ = tmp.Remove()
+		}
+	}()
+
+	stats, err := extract(ctx, io.TeeReader(compressed, blob), filepath.Join(tmp.Path, "diff"), diffID, lower)
+	if err != nil {
+		return info, fmt.Errorf("unpack layer %s: %w", digest, err)
+	}
+	if err := blob.Commit(); err != nil {
+		return info, fmt.Errorf("download layer %s: %w", digest, err)
+	}
+
+	info = store.LayerInfo{DiffID: diffID, Digest: digest, MediaType: string(mediaType), Size: stats.Bytes, Unpacked: time.Now().UTC()}
+	if err := st.CommitLayer(tmp, info); err != nil {
+		return info, err
+	}
+	return info, nil
+}
+
+// extract decompresses and unpacks one layer stream into dir, reading the
+// stream to its end so that every byte is hashed, and checks the diff ID.
+func extract(ctx context.Context, r io.Reader, dir string, diffID v1.Hash, lower []string) (unpack.Stats, error) {
+	uncompressed, err := unpack.Decompress(r)
+	if err != nil {
+		return unpack.Stats{}, err
+	}
+	defer uncompressed.Close()
+
+	hasher := sha256.New()
+	tee := io.TeeReader(uncompressed, hasher)
+	if err := mkdirLayerRoot(dir); err != nil {
+		return unpack.Stats{}, err
+	}
+	stats, err := unpack.Layer(ctx, tee, dir, unpack.Options{Lower: lower})
+	if err != nil {
+		return stats, err
+	}
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		return stats, err
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return stats, err
+	}
+
+	if got := hex.EncodeToString(hasher.Sum(nil)); diffID.Algorithm != "sha256" || got != diffID.Hex {
+		return stats, fmt.Errorf("%w: uncompressed content has digest sha256:%s but the image config says %s",
+			store.ErrDigestMismatch, got, diffID)
+	}
+	return stats, nil
+}
+
+// mkdirLayerRoot creates a layer's root directory with the mode a root
+// filesystem directory conventionally has.
+func mkdirLayerRoot(dir string) error {
+	return os.Mkdir(dir, 0o755)
+}

@@ -1,0 +1,142 @@
+package pull
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kist-project/kist/store"
+)
+
+// Options tune a pull.
+type Options struct {
+	// Platform selects the image from a multi-platform index.
+	Platform v1.Platform
+	// Insecure turns off TLS verification and allows plain HTTP to any
+	// registry, as --tls-verify=false does.
+	Insecure bool
+	// OnLayer, when set, is called once for each layer when it is ready.
+	OnLayer func(LayerEvent)
+	// OnStart, when set, is called once the image is resolved, before any
+	// layer is fetched.
+	OnStart func(id v1.Hash, layers int)
+}
+
+// LayerEvent reports one layer of a pull.
+type LayerEvent struct {
+	DiffID v1.Hash
+	// Present is set when the layer was already in the store.
+	Present bool
+	// Size is the layer's unpacked size in bytes.
+	Size int64
+	// Duration is how long downloading and unpacking took.
+	Duration time.Duration
+}
+
+// Image copies the image that ref names into st, unless st already has
+// every layer, and records it under ref.Name. It returns the stored image.
+func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (store.Image, error) {
+	if opts.Platform.OS == "" {
+		opts.Platform = HostPlatform()
+	}
+	if opts.OnLayer == nil {
+		opts.OnLayer = func(LayerEvent) {}
+	}
+
+	img, err := resolveImage(ctx, ref, opts)
+	if err != nil {
+		return store.Image{}, err
+	}
+	rec, err := describe(ref, img)
+	if err != nil {
+		return store.Image{}, err
+	}
+	if opts.OnStart != nil {
+		opts.OnStart(rec.ID, len(rec.Layers))
+	}
+
+	if err := storeMetadata(st, img, rec); err != nil {
+		return store.Image{}, fmt.Errorf("pull %s: %w", ref.Name, err)
+	}
+	size, err := fetchLayers(ctx, st, img, rec.Layers, opts.OnLayer)
+	if err != nil {
+		return store.Image{}, fmt.Errorf("pull %s: %w", ref.Name, err)
+	}
+	rec.Size = size
+
+	if err := st.AddImage(rec, ref.Name, repoDigest(ref, rec.Manifest)); err != nil {
+		return store.Image{}, fmt.Errorf("pull %s: %w", ref.Name, err)
+	}
+	return st.LookupImage(rec.ID.String())
+}
+
+// describe builds the store record of img from its manifest and config.
+func describe(ref Reference, img v1.Image) (store.Image, error) {
+	manifestDigest, err := img.Digest()
+	if err != nil {
+		return store.Image{}, fmt.Errorf("read manifest of %s: %w", ref.Name, err)
+	}
+	mediaType, err := img.MediaType()
+	if err != nil {
+		return store.Image{}, fmt.Errorf("read manifest of %s: %w", ref.Name, err)
+	}
+	if !mediaType.IsImage() {
+		return store.Image{}, fmt.Errorf("%s has media type %s, which is not an image manifest kist can run", ref.Name, mediaType)
+	}
+	configDigest, err := img.ConfigName()
+	if err != nil {
+		return store.Image{}, fmt.Errorf("read config of %s: %w", ref.Name, err)
+	}
+	config, err := img.ConfigFile()
+	if err != nil {
+		return store.Image{}, fmt.Errorf("read config of %s: %w", ref.Name, err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return store.Image{}, fmt.Errorf("read layers of %s: %w", ref.Name, err)
+	}
+	if len(layers) != len(config.RootFS.DiffIDs) {
+		return store.Image{}, fmt.Errorf("image %s is invalid: its manifest lists %d layers but its config %d diff IDs",
+			ref.Name, len(layers), len(config.RootFS.DiffIDs))
+	}
+
+	return store.Image{
+		ID:        configDigest,
+		Manifest:  manifestDigest,
+		MediaType: string(mediaType),
+		Layers:    config.RootFS.DiffIDs,
+		Created:   config.Created.Time,
+	}, nil
+}
+
+// storeMetadata keeps the manifest and config blobs, each checked against
+// its digest, so the image can be run and inspected without the registry.
+func storeMetadata(st *store.Store, img v1.Image, rec store.Image) error {
+	manifest, err := img.RawManifest()
+	if err != nil {
+		return fmt.Errorf("read manifest: %w", err)
+	}
+	if err := st.PutBlob(rec.Manifest, manifest); err != nil {
+		return err
+	}
+	config, err := img.RawConfigFile()
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	return st.PutBlob(rec.ID, config)
+}
+
+// repoDigest returns the repository@digest form of a registry image, the
+// way docker lists it under RepoDigests.
+func repoDigest(ref Reference, manifest v1.Hash) string {
+	if ref.Remote == nil {
+		return ""
+	}
+	registry := ref.Remote.Context().RegistryStr()
+	if registry == "index.docker.io" {
+		registry = "docker.io"
+	}
+	return registry + "/" + ref.Remote.Context().RepositoryStr() + "@" + manifest.String()
+}

@@ -1,0 +1,185 @@
+package rootless
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// IDMap is the set of user and group ID mappings of a user namespace.
+type IDMap struct {
+	UIDs []specs.LinuxIDMapping
+	GIDs []specs.LinuxIDMapping
+}
+
+// Single reports whether the map holds only one ID each for users and
+// groups, which is what an unprivileged user gets without subordinate IDs.
+func (m IDMap) Single() bool {
+	return rangeSize(m.UIDs) <= 1 && rangeSize(m.GIDs) <= 1
+}
+
+// HasUID reports whether uid is mapped inside the namespace.
+func (m IDMap) HasUID(uid uint32) bool { return contains(m.UIDs, uid) }
+
+// HasGID reports whether gid is mapped inside the namespace.
+func (m IDMap) HasGID(gid uint32) bool { return contains(m.GIDs, gid) }
+
+func contains(ranges []specs.LinuxIDMapping, id uint32) bool {
+	for _, r := range ranges {
+		if id >= r.ContainerID && uint64(id) < uint64(r.ContainerID)+uint64(r.Size) {
+			return true
+		}
+	}
+	return false
+}
+
+func rangeSize(ranges []specs.LinuxIDMapping) uint64 {
+	var n uint64
+	for _, r := range ranges {
+		n += uint64(r.Size)
+	}
+	return n
+}
+
+// subIDRange is one line of /etc/subuid or /etc/subgid.
+type subIDRange struct {
+	start, count uint32
+}
+
+// planMap returns the mapping for a new user namespace of the calling user:
+// the caller as root plus every subordinate range, when the newuidmap and
+// newgidmap helpers and the ranges exist, or else the caller alone.
+func planMap(uid, gid int) (m IDMap, helpers bool) {
+	m = IDMap{
+		UIDs: []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(uid), Size: 1}},
+		GIDs: []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(gid), Size: 1}},
+	}
+	if os.Getenv("KIST_USERNS") == "single" {
+		return m, false
+	}
+	if _, err := exec.LookPath("newuidmap"); err != nil {
+		return m, false
+	}
+	if _, err := exec.LookPath("newgidmap"); err != nil {
+		return m, false
+	}
+
+	names := []string{strconv.Itoa(uid)}
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		names = append(names, u.Username)
+	}
+	uids, err := readSubIDs("/etc/subuid", names)
+	if err != nil || len(uids) == 0 {
+		return m, false
+	}
+	groupNames := []string{strconv.Itoa(gid)}
+	groupNames = append(groupNames, names[1:]...)
+	gids, err := readSubIDs("/etc/subgid", groupNames)
+	if err != nil || len(gids) == 0 {
+		return m, false
+	}
+
+	m.UIDs = appendRanges(m.UIDs, uids)
+	m.GIDs = appendRanges(m.GIDs, gids)
+	return m, true
+}
+
+// appendRanges maps subordinate ranges to consecutive IDs after root.
+func appendRanges(m []specs.LinuxIDMapping, ranges []subIDRange) []specs.LinuxIDMapping {
+	next := uint32(1)
+	for _, r := range ranges {
+		m = append(m, specs.LinuxIDMapping{ContainerID: next, HostID: r.start, Size: r.count})
+		next += r.count
+	}
+	return m
+}
+
+// readSubIDs returns the ranges that path grants to any of names, which
+// may be user names or numeric IDs, as shadow-utils accepts both.
+func readSubIDs(path string, names []string) ([]subIDRange, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+
+	var ranges []subIDRange
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		fields := strings.Split(strings.TrimSpace(scanner.Text()), ":")
+		if len(fields) != 3 || !matchesAny(fields[0], names) {
+			continue
+		}
+		start, err1 := strconv.ParseUint(fields[1], 10, 32)
+		count, err2 := strconv.ParseUint(fields[2], 10, 32)
+		if err1 != nil || err2 != nil || count == 0 {
+			continue
+		}
+		ranges = append(ranges, subIDRange{start: uint32(start), count: uint32(count)})
+	}
+	if err := scanner.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return ranges, nil
+}
+
+func matchesAny(s string, names []string) bool {
+	for _, n := range names {
+		if s == n {
+			return true
+		}
+	}
+	return false
+}
+
+// formatMapArgs renders ranges as the triples newuidmap and newgidmap take.
+func formatMapArgs(pid int, ranges []specs.LinuxIDMapping) []string {
+	args := []string{strconv.Itoa(pid)}
+	for _, r := range ranges {
+		args = append(args,
+			strconv.FormatUint(uint64(r.ContainerID), 10),
+			strconv.FormatUint(uint64(r.HostID), 10),
+			strconv.FormatUint(uint64(r.Size), 10))
+	}
+	return args
+}
+
+// CurrentMap reads the ID mappings of the calling process's user namespace.
+func CurrentMap() (IDMap, error) {
+	uids, err := readProcMap("/proc/self/uid_map")
+	if err != nil {
+		return IDMap{}, err
+	}
+	gids, err := readProcMap("/proc/self/gid_map")
+	if err != nil {
+		return IDMap{}, err
+	}
+	return IDMap{UIDs: uids, GIDs: gids}, nil
+}
+
+func readProcMap(path string) ([]specs.LinuxIDMapping, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var ranges []specs.LinuxIDMapping
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var inside, outside, size uint32
+		if _, err := fmt.Sscanf(line, "%d %d %d", &inside, &outside, &size); err != nil {
+			return nil, fmt.Errorf("parse %s line %q: %w", path, line, err)
+		}
+		ranges = append(ranges, specs.LinuxIDMapping{ContainerID: inside, HostID: outside, Size: size})
+	}
+	return ranges, nil
+}

@@ -1,0 +1,83 @@
+package rootless
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestReadSubIDs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "subuid")
+	content := "alice:100000:65536\nbob:165536:65536\n1000:300000:10\nbad line\nalice:x:1\nalice:400000:0\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := readSubIDs(path, []string{"1000", "alice"})
+	if err != nil {
+		t.Fatalf("readSubIDs: %v", err)
+	}
+	want := []subIDRange{{100000, 65536}, {300000, 10}}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(subIDRange{})); diff != "" {
+		t.Errorf("ranges (-want +got):\n%s", diff)
+	}
+}
+
+func TestReadSubIDsMissingFile(t *testing.T) {
+	got, err := readSubIDs(filepath.Join(t.TempDir(), "none"), []string{"alice"})
+	if err != nil {
+		t.Fatalf("readSubIDs of a missing file: %v", err)
+	}
+	if len(got) != 0 {
+		t.Errorf("ranges = %v, want none", got)
+	}
+}
+
+func TestAppendRanges(t *testing.T) {
+	root := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	got := appendRanges(root, []subIDRange{{100000, 65536}, {300000, 10}})
+	want := []specs.LinuxIDMapping{
+		{ContainerID: 0, HostID: 1000, Size: 1},
+		{ContainerID: 1, HostID: 100000, Size: 65536},
+		{ContainerID: 65537, HostID: 300000, Size: 10},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("map (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"42", "0", "1000", "1", "1", "100000", "65536", "65537", "300000", "10"}, formatMapArgs(42, got)); diff != "" {
+		t.Errorf("newuidmap arguments (-want +got):\n%s", diff)
+	}
+}
+
+func TestIDMapContains(t *testing.T) {
+	m := IDMap{
+		UIDs: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 65536}},
+		GIDs: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}},
+	}
+	if !m.HasUID(0) || !m.HasUID(65536) {
+		t.Error("mapped uids reported missing")
+	}
+	if m.HasUID(65537) {
+		t.Error("uid 65537 reported mapped")
+	}
+	if m.HasGID(5) {
+		t.Error("gid 5 reported mapped")
+	}
+	if m.Single() {
+		t.Error("a map with a subordinate range reported single")
+	}
+}
+
+func TestPlanMapSingleOverride(t *testing.T) {
+	t.Setenv("KIST_USERNS", "single")
+	m, helpers := planMap(1000, 1000)
+	if helpers {
+		t.Error("KIST_USERNS=single still plans newuidmap")
+	}
+	if !m.Single() {
+		t.Errorf("map %+v is not the caller alone", m)
+	}
+}

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// LayerInfo describes one unpacked layer; it is stored as layer.json next
+// to the layer's diff directory.
+type LayerInfo struct {
+	// DiffID is the digest of the uncompressed layer tar.
+	DiffID v1.Hash `json:"diffID"`
+	// Digest is the digest of the blob the layer was unpacked from.
+	Digest v1.Hash `json:"digest"`
+	// MediaType is the media type of that blob.
+	MediaType string `json:"mediaType,omitempty"`
+	// Size is the number of bytes of file content in the layer.
+	Size int64 `json:"size"`
+	// Unpacked is when kist finished unpacking the layer.
+	Unpacked time.Time `json:"unpacked"`
+}
+
+// LayerDir returns the directory of the unpacked layer with the given
+// diff ID, whether or not it exists.
+func (s *Store) LayerDir(diffID v1.Hash) string {
+	return s.path("layers", diffID.Algorithm, diffID.Hex)
+}
+
+// LayersDir returns the directory that holds every unpacked layer.
+func (s *Store) LayersDir() string {
+	return s.path("layers")
+}
+
+// LayerDiffPath returns the overlayfs lower directory of a layer relative
+// to LayersDir. Overlay mount options must fit in one page, and relative
+// paths let about sixty layers fit where absolute ones would not.
+func LayerDiffPath(diffID v1.Hash) string {
+	return filepath.Join(diffID.Algorithm, diffID.Hex, "diff")
+}
+
+// Layer returns the information of an unpacked layer, or an error
+// wrapping ErrNotFound if the layer is not unpacked.
+func (s *Store) Layer(diffID v1.Hash) (LayerInfo, error) {
+	var info LayerInfo
+	data, err := os.ReadFile(filepath.Join(s.LayerDir(diffID), "layer.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return info, fmt.Errorf("layer %s: %w", diffID, ErrNotFound)
+	}
+	if err != nil {
+		return info, fmt.Errorf("read layer %s: %w", diffID, err)
+	}
+	if err := json.Unmarshal(data, &info); err != nil {
+		return info, fmt.Errorf("read layer %s: %w", diffID, err)
+	}
+	return info, nil
+}
+
+// LockLayer takes the lock that serialises unpacking of one layer.
+func (s *Store) LockLayer(diffID v1.Hash) (*Lock, error) {
+	return s.lock("layer-" + diffID.Hex)
+}
+
+// CommitLayer moves a finished layer into place. The temporary directory
+// t must contain the unpacked tree in diff/. It writes layer.json inside t
+// first, so the renamed directory is complete the moment it appears.
+func (s *Store) CommitLayer(t *Temp, info LayerInfo) error {
+	data, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	if err := writeFileSync(filepath.Join(t.Path, "layer.json"), data); err != nil {
+		return fmt.Errorf("commit layer %s: %w", info.DiffID, err)
+	}
+	if err := os.Rename(t.Path, s.LayerDir(info.DiffID)); err != nil {
+		return fmt.Errorf("commit layer %s: %w", info.DiffID, err)
+	}
+	t.release()
+	return nil
+}
+
+// writeFileSync writes data to a new file and syncs it.
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// writeFileAtomic replaces path with data through a temporary file in
+// tmp/ and a rename.
+func (s *Store) writeFileAtomic(path string, data []byte) error {
+	t, err := s.newTemp(filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer t.release()
+	if err := writeFileSync(t.Path, data); err != nil {
+		_ = os.Remove(t.Path)
+		return err
+	}
+	if err := os.Rename(t.Path, path); err != nil {
+		_ = os.Remove(t.Path)
+		return err
+	}
+	return nil
+}
