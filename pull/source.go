@@ -149,9 +149,12 @@ func registryError(ref Reference, err error) error {
 	switch {
 	case errors.As(err, &dnsErr):
 		return fmt.Errorf("pull %s: cannot resolve registry host %s; check the registry name and your DNS", ref.Name, dnsErr.Name)
-	case errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &opErr):
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("pull %s: registry %s is unreachable (connection refused); check the address and that the registry is running",
+			ref.Name, registry)
+	case errors.As(err, &opErr):
 		return fmt.Errorf("pull %s: registry %s is unreachable (%v); check the address and that the registry is running",
-			ref.Name, registry, rootCause(err))
+			ref.Name, registry, opErr.Err)
 	}
 	return fmt.Errorf("pull %s: %w", ref.Name, err)
 }
@@ -165,16 +168,4 @@ func hasCode(terr *transport.Error, codes ...transport.ErrorCode) bool {
 		}
 	}
 	return false
-}
-
-// rootCause returns the innermost error, which for network failures is
-// the short kernel message such as "connection refused".
-func rootCause(err error) error {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err
-		}
-		err = next
-	}
 }
