@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/opencontainers/runc/libcontainer"
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
@@ -43,7 +44,10 @@ func exitCode(err error) int {
 		return int(status)
 	}
 
-	fmt.Fprintf(os.Stderr, "kist: %v\n", err)
+	// errors.Join puts one error on each line; each gets the prefix.
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(os.Stderr, "kist: %s\n", line)
+	}
 	switch {
 	case errors.Is(err, container.ErrCommandNotFound):
 		return 127

@@ -20,11 +20,12 @@ var Version = "dev"
 
 // NewApp returns kist's command line application.
 func NewApp() *cli.App {
-	return &cli.App{
-		Name:                 "kist",
-		Usage:                "run OCI containers without root and without a daemon",
-		Version:              Version,
-		EnableBashCompletion: true,
+	app := &cli.App{
+		Name:                   "kist",
+		UseShortOptionHandling: true,
+		Usage:                  "run OCI containers without root and without a daemon",
+		Version:                Version,
+		EnableBashCompletion:   true,
 		// main decides the exit status; urfave/cli must not exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Flags: []cli.Flag{
@@ -48,8 +49,28 @@ func NewApp() *cli.App {
 			pullCommand(),
 			runCommand(),
 			imagesCommand(),
+			psCommand(),
+			rmCommand(),
 		},
+		OnUsageError: usageError,
 	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = usageError
+	}
+	return app
+}
+
+// usageError reports a flag error in one line on stderr, as docker does,
+// instead of printing the whole help text to stdout.
+func usageError(c *cli.Context, err error, _ bool) error {
+	return fmt.Errorf("%w; see kist %s--help", err, commandPrefix(c))
+}
+
+func commandPrefix(c *cli.Context) string {
+	if c.Command == nil || c.Command.Name == "" {
+		return ""
+	}
+	return c.Command.Name + " "
 }
 
 func setupLogging(c *cli.Context) error {

@@ -65,16 +65,17 @@ func runContainer(c *cli.Context) error {
 	}
 
 	opts := container.RunOptions{
-		Image:   img,
-		Config:  config,
-		Args:    c.Args().Tail(),
-		Env:     c.StringSlice("env"),
-		Workdir: c.String("workdir"),
-		User:    c.String("user"),
-		Network: network,
-		Remove:  c.Bool("rm"),
-		Stdout:  os.Stdout,
-		Stderr:  os.Stderr,
+		ImageName: ref.Name,
+		Image:     img,
+		Config:    config,
+		Args:      c.Args().Tail(),
+		Env:       c.StringSlice("env"),
+		Workdir:   c.String("workdir"),
+		User:      c.String("user"),
+		Network:   network,
+		Remove:    c.Bool("rm"),
+		Stdout:    os.Stdout,
+		Stderr:    os.Stderr,
 	}
 	if c.IsSet("entrypoint") {
 		ep := c.String("entrypoint")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -20,8 +21,10 @@ import (
 
 // RunOptions describe a container to run in the foreground.
 type RunOptions struct {
-	Image  store.Image
-	Config *v1.ConfigFile
+	// ImageName is the reference the user gave, kept for kist ps.
+	ImageName string
+	Image     store.Image
+	Config    *v1.ConfigFile
 	// Entrypoint, when set, replaces the image's entrypoint.
 	Entrypoint *string
 	// Args, when given, replace the image's Cmd.
@@ -76,7 +79,24 @@ func Run(ctx context.Context, st *store.Store, opts RunOptions) (status ExitStat
 	if err := c.writeBundle(spec); err != nil {
 		return 0, err
 	}
-	return c.start(ctx, spec, o.UserNS, opts)
+
+	state := store.ContainerState{
+		ID: id, Image: opts.ImageName, ImageID: opts.Image.ID.String(), Command: spec.Process.Args,
+		Created: time.Now().UTC(), Status: store.StatusRunning, Pid: os.Getpid(),
+	}
+	if err := st.SaveContainer(state); err != nil {
+		return 0, err
+	}
+	status, err = c.start(ctx, spec, o.UserNS, opts)
+	if err != nil || opts.Remove {
+		return status, err
+	}
+
+	state.Status, state.ExitCode, state.Pid, state.Finished = store.StatusExited, int(status), 0, time.Now().UTC()
+	if err := st.SaveContainer(state); err != nil {
+		logrus.Warnf("save state of container %s: %v", id, err)
+	}
+	return status, nil
 }
 
 // instance is one container while kist runs it.

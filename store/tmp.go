@@ -3,8 +3,8 @@ package store
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"

@@ -1,0 +1,115 @@
+package commands
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/kist-project/kist/store"
+)
+
+func psCommand() *cli.Command {
+	return &cli.Command{
+		Name:    "ps",
+		Aliases: []string{"container ls"},
+		Usage:   "list containers",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "list stopped containers too"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print container IDs only"},
+			&cli.StringFlag{Name: "format", Usage: "output format: table or json"},
+		},
+		Action: listContainers,
+	}
+}
+
+// containerJSON is one container in the --format json output.
+type containerJSON struct {
+	ID       string    `json:"Id"`
+	Image    string    `json:"Image"`
+	ImageID  string    `json:"ImageID"`
+	Command  []string  `json:"Command"`
+	Created  time.Time `json:"Created"`
+	State    string    `json:"State"`
+	ExitCode int       `json:"ExitCode"`
+}
+
+func listContainers(c *cli.Context) error {
+	if err := checkFormat(c.String("format")); err != nil {
+		return err
+	}
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	states, err := st.Containers()
+	if err != nil {
+		return err
+	}
+	var shown []store.ContainerState
+	for _, s := range states {
+		s = refreshStatus(s)
+		if c.Bool("all") || s.Status == store.StatusRunning {
+			shown = append(shown, s)
+		}
+	}
+
+	out := c.App.Writer
+	switch {
+	case c.String("format") == "json":
+		list := make([]containerJSON, 0, len(shown))
+		for _, s := range shown {
+			list = append(list, containerJSON{ID: s.ID, Image: s.Image, ImageID: s.ImageID, Command: s.Command,
+				Created: s.Created, State: s.Status, ExitCode: s.ExitCode})
+		}
+		return writeJSON(out, list)
+	case c.Bool("quiet"):
+		for _, s := range shown {
+			fmt.Fprintln(out, s.ID[:12])
+		}
+		return nil
+	}
+
+	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
+	fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS")
+	now := time.Now()
+	for _, s := range shown {
+		fmt.Fprintf(w, "%s\t%s\t%q\t%s\t%s\n", s.ID[:12], s.Image, shorten(strings.Join(s.Command, " "), 20),
+			humanAgo(s.Created, now), describeStatus(s, now))
+	}
+	return w.Flush()
+}
+
+// refreshStatus marks a running container whose kist process is gone as
+// exited: kist was killed, so its exit code is unknown.
+func refreshStatus(s store.ContainerState) store.ContainerState {
+	if s.Status == store.StatusRunning && !processAlive(s.Pid) {
+		s.Status = store.StatusExited
+		s.ExitCode = -1
+	}
+	return s
+}
+
+func processAlive(pid int) bool {
+	return pid > 0 && unix.Kill(pid, 0) != unix.ESRCH
+}
+
+func describeStatus(s store.ContainerState, now time.Time) string {
+	switch {
+	case s.Status == store.StatusRunning:
+		return "Up since " + humanAgo(s.Created, now)
+	case s.ExitCode < 0:
+		return "Exited (unknown: kist was killed)"
+	}
+	return fmt.Sprintf("Exited (%d) %s", s.ExitCode, humanAgo(s.Finished, now))
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}

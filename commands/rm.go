@@ -1,0 +1,57 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kist-project/kist/store"
+)
+
+func rmCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "rm",
+		Usage:     "remove stopped containers",
+		ArgsUsage: "CONTAINER [CONTAINER...]",
+		// Files that the container wrote may belong to subordinate IDs,
+		// which only the user namespace can delete.
+		Action: inNamespace(userNamespace, removeContainers),
+	}
+}
+
+func removeContainers(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return fmt.Errorf("kist rm needs at least one container ID; list them with kist ps -a")
+	}
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+
+	var errs []error
+	for _, arg := range c.Args().Slice() {
+		if err := removeContainer(st, arg); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintln(c.App.Writer, arg)
+	}
+	return errors.Join(errs...)
+}
+
+func removeContainer(st *store.Store, idOrPrefix string) error {
+	state, err := st.LookupContainer(idOrPrefix)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no such container %q; list containers with kist ps -a", idOrPrefix)
+	}
+	if err != nil {
+		return err
+	}
+	state = refreshStatus(state)
+	if state.Status == store.StatusRunning {
+		return fmt.Errorf("container %s is running in kist process %d; stop it first (Ctrl-C, or kill %d)",
+			state.ID[:12], state.Pid, state.Pid)
+	}
+	return st.RemoveContainerDir(state.ID)
+}
