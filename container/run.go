@@ -114,18 +114,33 @@ func (c *instance) prepareRootfs(st *store.Store, img store.Image) error {
 			return fmt.Errorf("create container %s: %w", c.id, err)
 		}
 	}
-	for _, diffID := range img.Layers {
-		if _, err := st.Layer(diffID); err != nil {
-			return fmt.Errorf("image %s is missing layer %s: %w; pull the image again", img.ID, diffID, err)
-		}
+	layers, err := visibleLayers(st, img)
+	if err != nil {
+		return err
 	}
-	err := mountRootfs(st.LayersDir(), img.Layers, filepath.Join(c.dir, "empty"),
+	err = mountRootfs(st.LayersDir(), layers, filepath.Join(c.dir, "empty"),
 		filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work"), c.rootfs)
 	if err != nil {
 		return err
 	}
 	c.mounted = true
 	return nil
+}
+
+// visibleLayers returns the image's layers, bottom first, from the
+// topmost layer with an opaque root up: that layer hides all below it.
+func visibleLayers(st *store.Store, img store.Image) ([]v1.Hash, error) {
+	first := 0
+	for i, diffID := range img.Layers {
+		info, err := st.Layer(diffID)
+		if err != nil {
+			return nil, fmt.Errorf("image %s is missing layer %s: %w; pull the image again", img.ID.Hex[:12], diffID, err)
+		}
+		if info.OpaqueRoot {
+			first = i
+		}
+	}
+	return img.Layers[first:], nil
 }
 
 // options resolves the image config and flags against the mounted rootfs.

@@ -110,7 +110,10 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1
 		return info, fmt.Errorf("download layer %s: %w", digest, err)
 	}
 
-	info = store.LayerInfo{DiffID: diffID, Digest: digest, MediaType: string(mediaType), Size: stats.Bytes, Unpacked: time.Now().UTC()}
+	info = store.LayerInfo{
+		DiffID: diffID, Digest: digest, MediaType: string(mediaType),
+		Size: stats.Bytes, Unpacked: time.Now().UTC(), OpaqueRoot: stats.OpaqueRoot,
+	}
 	if err := st.CommitLayer(tmp, info); err != nil {
 		return info, err
 	}

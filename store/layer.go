@@ -25,6 +25,10 @@ type LayerInfo struct {
 	Size int64 `json:"size"`
 	// Unpacked is when kist finished unpacking the layer.
 	Unpacked time.Time `json:"unpacked"`
+	// OpaqueRoot is set when the layer marks its root directory opaque,
+	// which hides every layer below it. overlayfs ignores that marker on
+	// the root of a lower directory, so the mount leaves those layers out.
+	OpaqueRoot bool `json:"opaqueRoot,omitempty"`
 }
 
 // LayerDir returns the directory of the unpacked layer with the given
