@@ -74,8 +74,6 @@ func commandPrefix(c *cli.Context) string {
 }
 
 func setupLogging(c *cli.Context) error {
-	logrus.SetOutput(os.Stderr)
-	logrus.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true})
 	level := c.String("log-level")
 	if c.Bool("debug") {
 		level = "debug"
@@ -84,7 +82,15 @@ func setupLogging(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", level)
 	}
+	logrus.SetOutput(os.Stderr)
 	logrus.SetLevel(parsed)
+	// Debug output carries microsecond timestamps, which show where the
+	// time of a run goes.
+	logrus.SetFormatter(&logrus.TextFormatter{
+		DisableTimestamp: parsed < logrus.DebugLevel,
+		FullTimestamp:    true,
+		TimestampFormat:  "15:04:05.000000",
+	})
 	return nil
 }
 

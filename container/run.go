@@ -124,6 +124,7 @@ func (c *instance) prepareRootfs(st *store.Store, img store.Image) error {
 		return err
 	}
 	c.mounted = true
+	logrus.Debugf("mounted rootfs of container %s", c.id)
 	return nil
 }
 

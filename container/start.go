@@ -52,11 +52,13 @@ func (c *instance) start(ctx context.Context, spec *specs.Spec, userNS bool, opt
 		return 0, startError(spec.Process.Args[0], err)
 	}
 	go forwardSignals(ctx, signals, process)
+	logrus.Debugf("started container %s", c.id)
 
 	state, err := process.Wait()
 	if state == nil {
 		return 0, fmt.Errorf("wait for container %s: %w", c.id, err)
 	}
+	logrus.Debugf("container %s exited: %v", c.id, state)
 	return exitStatus(state), nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/sirupsen/logrus"
 )
 
 // Container statuses, named as docker names them.
@@ -54,7 +56,7 @@ func (s *Store) SaveContainer(state ContainerState) error {
 	if err != nil {
 		return err
 	}
-	if err := s.writeFileAtomic(filepath.Join(s.ContainerDir(state.ID), "state.json"), data); err != nil {
+	if err := s.writeFileAtomic(filepath.Join(s.ContainerDir(state.ID), "state.json"), data, false); err != nil {
 		return fmt.Errorf("save state of container %s: %w", state.ID, err)
 	}
 	return nil
@@ -75,7 +77,10 @@ func (s *Store) Containers() ([]ContainerState, error) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			// A crash can leave state.json empty; list the container as
+			// exited with an unknown status so kist rm can remove it.
+			logrus.Warnf("%v; listing it as exited", err)
+			state = ContainerState{ID: e.Name(), Status: StatusExited, ExitCode: -1}
 		}
 		states = append(states, state)
 	}

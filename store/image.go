@@ -75,7 +75,7 @@ func (s *Store) updateIndex(change func(*imageIndex) error) error {
 	if err != nil {
 		return err
 	}
-	if err := s.writeFileAtomic(s.indexPath(), data); err != nil {
+	if err := s.writeFileAtomic(s.indexPath(), data, true); err != nil {
 		return fmt.Errorf("write image index: %w", err)
 	}
 	return nil

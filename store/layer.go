@@ -91,6 +91,10 @@ func (s *Store) CommitLayer(t *Temp, info LayerInfo) error {
 
 // writeFileSync writes data to a new file and syncs it.
 func writeFileSync(path string, data []byte) error {
+	return writeNewFile(path, data, true)
+}
+
+func writeNewFile(path string, data []byte, sync bool) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
@@ -99,22 +103,27 @@ func writeFileSync(path string, data []byte) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	return f.Close()
 }
 
 // writeFileAtomic replaces path with data through a temporary file in
-// tmp/ and a rename.
-func (s *Store) writeFileAtomic(path string, data []byte) error {
+// tmp/ and a rename. With sync set the data reaches the disk before the
+// rename, so a crash leaves the old or the new content; without it a
+// crash may leave an empty file, which is acceptable for state that a
+// crash makes stale anyway, such as a container's.
+func (s *Store) writeFileAtomic(path string, data []byte, sync bool) error {
 	t, err := s.newTemp(filepath.Base(path))
 	if err != nil {
 		return err
 	}
 	defer t.release()
-	if err := writeFileSync(t.Path, data); err != nil {
+	if err := writeNewFile(t.Path, data, sync); err != nil {
 		_ = os.Remove(t.Path)
 		return err
 	}

@@ -142,3 +142,31 @@ func TestCommitLayer(t *testing.T) {
 		t.Errorf("tmp/ holds %v after commit", left)
 	}
 }
+
+func TestContainersCorruptState(t *testing.T) {
+	st := openTest(t)
+	id, err := st.CreateContainerDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(st.ContainerDir(id), "state.json"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	states, err := st.Containers()
+	if err != nil {
+		t.Fatalf("Containers with an empty state.json: %v", err)
+	}
+	if len(states) != 1 {
+		t.Fatalf("Containers returned %d states, want 1", len(states))
+	}
+	if states[0].ID != id {
+		t.Errorf("ID = %q, want %q", states[0].ID, id)
+	}
+	if states[0].Status != StatusExited {
+		t.Errorf("status = %q, want %q", states[0].Status, StatusExited)
+	}
+	if _, err := st.LookupContainer(id[:12]); err != nil {
+		t.Errorf("LookupContainer: %v", err)
+	}
+}
