@@ -1,0 +1,149 @@
+package unpack
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Magic numbers at the start of a compressed stream: RFC 1952 for gzip,
+// RFC 8878 for zstd, and the xz and bzip2 formats, which OCI images do not
+// use but which are worth naming in an error.
+var (
+	gzipMagic  = []byte{0x1f, 0x8b}
+	zstdMagic  = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	xzMagic    = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
+	bzip2Magic = []byte{'B', 'Z', 'h'}
+)
+
+// Decompress returns the uncompressed stream of a layer blob, detecting
+// gzip, zstd or no compression from its first bytes. Anything that does not
+// start like gzip, zstd, xz or bzip2 is returned as it is.
+//
+// The returned stream reads r to EOF. A gzip stream may have several
+// members. Zero bytes after the last member are padding, which some image
+// tools write, and any other bytes there are an error.
+//
+// NOTE: zero padding after the last zstd frame is an error, as the zstd
+// decoder reads it as a frame with a bad magic number.
+func Decompress(r io.Reader) (io.ReadCloser, error) {
+	br := bufio.NewReader(r)
+	magic, err := br.Peek(len(xzMagic))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read layer header: %w", err)
+	}
+	switch {
+	case bytes.HasPrefix(magic, gzipMagic):
+		gr, err := newGzipReader(br)
+		if err != nil {
+			return nil, err
+		}
+		return &decoder{format: "gzip", ReadCloser: gr}, nil
+	case bytes.HasPrefix(magic, zstdMagic):
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("start zstd decoder: %w", err)
+		}
+		return &decoder{format: "zstd", ReadCloser: zr.IOReadCloser()}, nil
+	case bytes.HasPrefix(magic, xzMagic):
+		return nil, errors.New("unsupported layer compression: xz")
+	case bytes.HasPrefix(magic, bzip2Magic):
+		return nil, errors.New("unsupported layer compression: bzip2")
+	}
+	return io.NopCloser(br), nil
+}
+
+// decoder names the compression format in the errors of a decompressing
+// reader.
+type decoder struct {
+	io.ReadCloser
+	format string
+}
+
+func (d *decoder) Read(p []byte) (int, error) {
+	n, err := d.ReadCloser.Read(p)
+	if err != nil && err != io.EOF { //nolint:errorlint // io.Reader returns io.EOF itself, unwrapped
+		err = fmt.Errorf("decompress %s layer: %w", d.format, err)
+	}
+	return n, err
+}
+
+// gzipReader reads the members of a gzip stream one at a time, because
+// compress/gzip in multistream mode reads padding after the last member as
+// a broken header and fails with gzip.ErrHeader.
+type gzipReader struct {
+	br   *bufio.Reader
+	zr   *gzip.Reader
+	done bool
+}
+
+func newGzipReader(br *bufio.Reader) (*gzipReader, error) {
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("read gzip header: %w", err)
+	}
+	zr.Multistream(false)
+	return &gzipReader{br: br, zr: zr}, nil
+}
+
+func (g *gzipReader) Read(p []byte) (int, error) {
+	for !g.done {
+		n, err := g.zr.Read(p)
+		if !errors.Is(err, io.EOF) {
+			return n, err
+		}
+		more, err := g.nextMember()
+		if err != nil {
+			return n, err
+		}
+		g.done = !more
+		if n > 0 {
+			return n, nil
+		}
+	}
+	return 0, io.EOF
+}
+
+// nextMember starts reading the next gzip member and reports whether there
+// is one. Without one, it reads the rest of the stream, which must be zero
+// bytes.
+func (g *gzipReader) nextMember() (bool, error) {
+	next, err := g.br.Peek(len(gzipMagic))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	if bytes.Equal(next, gzipMagic) {
+		if err := g.zr.Reset(g.br); err != nil {
+			return false, fmt.Errorf("read gzip header: %w", err)
+		}
+		g.zr.Multistream(false)
+		return true, nil
+	}
+	return false, drainZeros(g.br)
+}
+
+func drainZeros(r io.Reader) error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if bytes.Count(buf[:n], []byte{0}) != n {
+			return errors.New("unexpected data after the last gzip member")
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Close releases the decoder. It does not close the underlying reader.
+func (g *gzipReader) Close() error {
+	return g.zr.Close()
+}

@@ -1,0 +1,178 @@
+package unpack
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// Options configures Layer.
+type Options struct {
+	// Lower lists the unpacked diff directories of the layers below this
+	// one, topmost first. A hardlink whose target is not in this layer is
+	// resolved through them (honouring whiteouts and opaque directories)
+	// and the file is copied into dir.
+	Lower []string
+}
+
+// Stats counts what Layer created.
+type Stats struct {
+	Files     int   // regular files, including those copied from a lower layer
+	Dirs      int   // directory entries, not counting parents created implicitly
+	Symlinks  int   // symbolic links
+	Hardlinks int   // hardlink entries, whether linked or copied from a lower layer
+	Specials  int   // FIFOs and device nodes created
+	Whiteouts int   // whiteout devices created
+	Opaques   int   // directories marked opaque
+	Skipped   int   // entries not created: aufs metadata and devices mknod rejected
+	Bytes     int64 // logical size of the regular files written
+
+	// OpaqueRoot reports an opaque marker on the layer root. Linux 6.18
+	// overlayfs ignores the opaque xattr on the root of a lower directory,
+	// so a caller that stacks this layer must leave out the layers below it.
+	OpaqueRoot bool
+}
+
+// unpacker is the state of one Layer call.
+type unpacker struct {
+	dir   string
+	root  *os.File // O_PATH handle on dir
+	stack *stack   // dir stacked over the lower layers, for hardlink targets
+
+	// dirTimes maps the name of each directory entry to the access and
+	// modification times from its header. They are set after the last entry,
+	// because creating entries inside a directory changes its mtime.
+	dirTimes map[string][2]unix.Timespec
+
+	skippedDevices []string // names of devices whose mknod failed with EPERM
+	buf, zero      []byte   // copy buffer, and as many zero bytes to compare with
+	stats          Stats
+}
+
+// copyChunk is the size of the buffer used to copy file content.
+const copyChunk = 128 << 10
+
+// Layer extracts the uncompressed tar stream r into dir, which must exist and
+// be empty. It reads r to EOF, past the end of the archive, so that a caller
+// hashing r covers the whole stream. On error, dir is emptied again.
+func Layer(ctx context.Context, r io.Reader, dir string, opts Options) (_ Stats, err error) {
+	u, err := newUnpacker(dir, opts)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer u.close()
+	defer func() {
+		if err != nil {
+			u.discard()
+		}
+	}()
+
+	if err := u.extract(ctx, tar.NewReader(r)); err != nil {
+		return Stats{}, err
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return Stats{}, fmt.Errorf("drain layer stream: %w", err)
+	}
+	if err := u.setDirTimes(); err != nil {
+		return Stats{}, err
+	}
+	u.warnSkippedDevices()
+	return u.stats, nil
+}
+
+func newUnpacker(dir string, opts Options) (*unpacker, error) {
+	root, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open layer directory: %w", err)
+	}
+	u := &unpacker{
+		dir:      dir,
+		root:     root,
+		dirTimes: make(map[string][2]unix.Timespec),
+		buf:      make([]byte, copyChunk),
+		zero:     make([]byte, copyChunk),
+	}
+	if err := u.checkEmpty(); err != nil {
+		u.close()
+		return nil, err
+	}
+	u.stack, err = openStack(root, opts.Lower)
+	if err != nil {
+		u.close()
+		return nil, err
+	}
+	return u, nil
+}
+
+func (u *unpacker) checkEmpty() error {
+	d, err := openDirectory(u.root, ".")
+	if err != nil {
+		return fmt.Errorf("open layer directory: %w", err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(1)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read layer directory: %w", err)
+	}
+	if len(names) > 0 {
+		return fmt.Errorf("layer directory %s is not empty", u.dir)
+	}
+	return nil
+}
+
+func (u *unpacker) close() {
+	if u.stack != nil {
+		u.stack.close()
+	}
+	u.root.Close()
+}
+
+// extract applies every entry of tr, checking ctx between entries.
+func (u *unpacker) extract(ctx context.Context, tr *tar.Reader) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read tar header: %w", err)
+		}
+		if err := u.apply(ctx, hdr, tr); err != nil {
+			return fmt.Errorf("unpack entry %q: %w", hdr.Name, err)
+		}
+	}
+}
+
+// discard removes everything unpacked so far, leaving dir empty as the
+// caller handed it over.
+func (u *unpacker) discard() {
+	err := removeContents(u.root, ".")
+	if err != nil {
+		logrus.WithError(err).WithField("dir", u.dir).Warn("remove partly unpacked layer")
+	}
+}
+
+func (u *unpacker) warnSkippedDevices() {
+	if len(u.skippedDevices) == 0 {
+		return
+	}
+	const maxNames = 10
+	names := u.skippedDevices
+	if len(names) > maxNames {
+		names = names[:maxNames]
+	}
+	logrus.WithFields(logrus.Fields{
+		"dir":     u.dir,
+		"count":   len(u.skippedDevices),
+		"devices": names,
+	}).Warn("skipped device nodes: mknod is not permitted here, as in a user namespace")
+}
