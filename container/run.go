@@ -188,6 +188,9 @@ func (c *instance) options(opts RunOptions) (*oci.Options, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkUserMapped(idmap, userSpec, &user); err != nil {
+		return nil, err
+	}
 	return &oci.Options{
 		Rootfs:         c.rootfs,
 		Args:           args,
