@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -133,14 +134,26 @@ func mapAndRelease(pid int, p *pendingMap) error {
 	defer p.release.Close()
 	m := p.idmap
 
-	if out, err := exec.Command("newuidmap", formatMapArgs(pid, m.UIDs)...).CombinedOutput(); err != nil {
-		return fmt.Errorf("newuidmap %v: %w: %s; check the ranges in /etc/subuid", formatMapArgs(pid, m.UIDs), err, out)
+	if err := runMapHelper("newuidmap", pid, m.UIDs, "/etc/subuid"); err != nil {
+		return err
 	}
-	if out, err := exec.Command("newgidmap", formatMapArgs(pid, m.GIDs)...).CombinedOutput(); err != nil {
-		return fmt.Errorf("newgidmap %v: %w: %s; check the ranges in /etc/subgid", formatMapArgs(pid, m.GIDs), err, out)
+	if err := runMapHelper("newgidmap", pid, m.GIDs, "/etc/subgid"); err != nil {
+		return err
 	}
 	if _, err := p.release.Write([]byte{1}); err != nil {
 		return fmt.Errorf("release namespace child: %w", err)
+	}
+	return nil
+}
+
+// runMapHelper writes a child's ID map with the setuid helper, which
+// checks the ranges against the given file of subordinate IDs.
+func runMapHelper(helper string, pid int, ranges []specs.LinuxIDMapping, file string) error {
+	args := formatMapArgs(pid, ranges)
+	out, err := exec.Command(helper, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %s; check the ranges in %s, or set KIST_USERNS=single to map your own ID alone",
+			helper, strings.Join(args, " "), err, strings.TrimSpace(string(out)), file)
 	}
 	return nil
 }
