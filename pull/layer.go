@@ -84,14 +84,14 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1
 	if err != nil {
 		return info, fmt.Errorf("download layer %s: %w", digest, err)
 	}
-	defer compressed.Close()
-
 	blob, err := st.NewBlobWriter(digest)
 	if err != nil {
+		compressed.Close()
 		return info, err
 	}
 	tmp, err := st.TempDir("layer-" + diffID.Hex[:12])
 	if err != nil {
+		compressed.Close()
 		blob.Abort()
 		return info, err
 	}
@@ -102,7 +102,7 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1
 		}
 	}()
 
-	stats, err := extract(ctx, io.TeeReader(compressed, blob), filepath.Join(tmp.Path, "diff"), diffID, lower)
+	stats, err := extract(ctx, compressed, blob, filepath.Join(tmp.Path, "diff"), diffID, lower)
 	if err != nil {
 		return info, fmt.Errorf("unpack layer %s: %w", digest, err)
 	}
@@ -120,28 +120,39 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1
 	return info, nil
 }
 
-// extract decompresses and unpacks one layer stream into dir, reading the
-// stream to its end so that every byte is hashed, and checks the diff ID.
-func extract(ctx context.Context, r io.Reader, dir string, diffID v1.Hash, lower []string) (unpack.Stats, error) {
-	uncompressed, err := unpack.Decompress(r)
-	if err != nil {
-		return unpack.Stats{}, err
-	}
-	defer uncompressed.Close()
+// readAheadDepth is how many 32 KiB chunks of uncompressed layer may wait
+// for the unpacker: 4 MiB, enough to ride out a burst of small files.
+const readAheadDepth = 128
 
+// extract unpacks one compressed layer stream into dir and checks its diff
+// ID. A producer goroutine copies the stream into blob, decompresses it
+// and hashes the result, reading to the very end so that every byte is
+// verified; the unpacker consumes its output. It closes compressed.
+func extract(ctx context.Context, compressed io.ReadCloser, blob io.Writer, dir string, diffID v1.Hash, lower []string) (unpack.Stats, error) {
 	hasher := sha256.New()
-	tee := io.TeeReader(uncompressed, hasher)
-	if err := mkdirLayerRoot(dir); err != nil {
-		return unpack.Stats{}, err
+	ra := newReadAhead(readAheadDepth, func(w io.Writer) error {
+		source := io.TeeReader(compressed, blob)
+		uncompressed, err := unpack.Decompress(source)
+		if err != nil {
+			return err
+		}
+		defer uncompressed.Close()
+		if _, err := io.Copy(io.MultiWriter(w, hasher), uncompressed); err != nil {
+			return err
+		}
+		// Compressed formats may end before their source does, as gzip
+		// with trailing padding does; the blob digest covers it all.
+		_, err = io.Copy(io.Discard, source)
+		return err
+	})
+
+	stats, err := unpackStream(ctx, ra, dir, lower)
+	// Closing the stream unblocks a producer waiting on the network.
+	compressed.Close()
+	if stopErr := ra.Stop(); err == nil {
+		err = stopErr
 	}
-	stats, err := unpack.Layer(ctx, tee, dir, unpack.Options{Lower: lower})
 	if err != nil {
-		return stats, err
-	}
-	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return stats, err
-	}
-	if _, err := io.Copy(io.Discard, r); err != nil {
 		return stats, err
 	}
 
@@ -150,6 +161,19 @@ func extract(ctx context.Context, r io.Reader, dir string, diffID v1.Hash, lower
 			store.ErrDigestMismatch, got, diffID)
 	}
 	return stats, nil
+}
+
+// unpackStream unpacks r into dir and reads r to its end.
+func unpackStream(ctx context.Context, r io.Reader, dir string, lower []string) (unpack.Stats, error) {
+	if err := mkdirLayerRoot(dir); err != nil {
+		return unpack.Stats{}, err
+	}
+	stats, err := unpack.Layer(ctx, r, dir, unpack.Options{Lower: lower})
+	if err != nil {
+		return stats, err
+	}
+	_, err = io.Copy(io.Discard, r)
+	return stats, err
 }
 
 // mkdirLayerRoot creates a layer's root directory with the mode a root
