@@ -131,7 +131,7 @@ func newHome(base string, id *identity) (string, error) {
 
 // fresh returns a copy of id with a new, empty home and so an empty
 // default store. The home is removed when t ends.
-func (id *identity) fresh(t *testing.T) *identity {
+func (id *identity) fresh(t testing.TB) *identity {
 	t.Helper()
 	home, err := newHome(env.base, id)
 	if err != nil {

@@ -49,14 +49,14 @@ type call struct {
 const defaultTimeout = 3 * time.Minute
 
 // runKist runs kist with args as id, with no standard input.
-func runKist(t *testing.T, id *identity, args ...string) result {
+func runKist(t testing.TB, id *identity, args ...string) result {
 	t.Helper()
 	return id.run(t, call{args: args})
 }
 
 // run runs one kist command as id and returns its outcome. A command that
 // cannot start or outlives its timeout fails the test.
-func (id *identity) run(t *testing.T, c call) result {
+func (id *identity) run(t testing.TB, c call) result {
 	t.Helper()
 	timeout := c.timeout
 	if timeout == 0 {
@@ -134,7 +134,7 @@ func expectOneLine(t *testing.T, r result, substr string) {
 }
 
 // mustSucceed runs kist and fails the test unless it exits 0.
-func mustSucceed(t *testing.T, id *identity, args ...string) result {
+func mustSucceed(t testing.TB, id *identity, args ...string) result {
 	t.Helper()
 	r := runKist(t, id, args...)
 	if r.code != 0 {

@@ -120,7 +120,7 @@ func requireAll() bool {
 
 // need skips t, or fails it under KIST_E2E_REQUIRE=1, unless every
 // prerequisite in ps is met.
-func need(t *testing.T, ps ...prerequisite) {
+func need(t testing.TB, ps ...prerequisite) {
 	t.Helper()
 	for _, p := range ps {
 		reason, missing := env.missing[p]
