@@ -49,25 +49,25 @@ func listContainers(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var shown []store.ContainerState
+	var listed []store.ContainerState
 	for _, s := range states {
 		s = refreshStatus(s)
 		if c.Bool("all") || s.Status == store.StatusRunning {
-			shown = append(shown, s)
+			listed = append(listed, s)
 		}
 	}
 
 	out := c.App.Writer
 	switch {
 	case c.String("format") == "json":
-		list := make([]containerJSON, 0, len(shown))
-		for _, s := range shown {
+		list := make([]containerJSON, 0, len(listed))
+		for _, s := range listed {
 			list = append(list, containerJSON{ID: s.ID, Image: s.Image, ImageID: s.ImageID, Command: s.Command,
 				Created: s.Created, State: s.Status, ExitCode: s.ExitCode})
 		}
 		return writeJSON(out, list)
 	case c.Bool("quiet"):
-		for _, s := range shown {
+		for _, s := range listed {
 			fmt.Fprintln(out, s.ID[:12])
 		}
 		return nil
@@ -76,7 +76,7 @@ func listContainers(c *cli.Context) error {
 	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
 	fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS")
 	now := time.Now()
-	for _, s := range shown {
+	for _, s := range listed {
 		fmt.Fprintf(w, "%s\t%s\t%q\t%s\t%s\n", s.ID[:12], s.Image, shorten(strings.Join(s.Command, " "), 20),
 			humanAgo(s.Created, now), describeStatus(s, now))
 	}

@@ -88,8 +88,9 @@ func pullImage(c *cli.Context, st *store.Store, ref pull.Reference) (store.Image
 	return pull.Image(c.Context, st, ref, opts)
 }
 
-// findOrPullImage returns the stored image ref names, pulling it first
-// when policy asks for that: "missing" (the default), "always" or "never".
+// findOrPullImage returns the stored image that ref names. The policy
+// decides when to pull it first: "missing" (the default), "always" or
+// "never".
 func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy string) (store.Image, error) {
 	switch policy {
 	case "always":

@@ -28,9 +28,9 @@ func mountRootfs(layersDir string, diffIDs []v1.Hash, emptyLower, upper, work, t
 		// layers.
 		lowers = append(lowers, emptyLower)
 	}
-	// userxattr stores opaque markers as user.overlay.* xattrs, which an
-	// unprivileged user namespace may set; kist uses it as root too, so
-	// one store format serves both.
+	// userxattr reads opaque markers from user.overlay.* xattrs, which
+	// an unprivileged user namespace may set. kist uses it as root too,
+	// so one store format serves both.
 	data := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", strings.Join(lowers, ":"), upper, work)
 	if len(data) >= pageSize {
 		// TODO: mount with fsconfig's lowerdir+ (Linux 6.8) to lift this limit.

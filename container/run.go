@@ -40,8 +40,8 @@ type RunOptions struct {
 	Stdout, Stderr io.Writer
 }
 
-// ExitStatus is how a container's main process ended: its exit code, or
-// 128 plus the signal number that killed it.
+// ExitStatus is the status of a container's main process: its exit code,
+// or 128 plus the number of the signal that killed it.
 type ExitStatus int
 
 // Run creates a container from opts, runs it to completion and returns
@@ -71,9 +71,9 @@ func Run(ctx context.Context, st *store.Store, opts RunOptions) (status ExitStat
 	}
 	spec := oci.Spec(*o)
 	if !o.UserNS {
-		// Real root gets a cgroup per container under one kist parent;
-		// in a user namespace libcontainer names it after the container
-		// and ignores the permission errors.
+		// Real root gets a cgroup per container under one kist parent.
+		// In a user namespace libcontainer names the cgroup after the
+		// container and ignores the permission errors.
 		spec.Linux.CgroupsPath = "/kist/" + c.id
 	}
 	if err := c.writeBundle(spec); err != nil {

@@ -12,7 +12,8 @@ import (
 // checkUserMapped makes sure the container's user exists in kist's user
 // namespace. A user without subordinate IDs has only uid and gid 0 there,
 // so an image that runs as another user cannot start; the error says how
-// to fix that instead of libcontainer's "cannot setgid to unmapped gid".
+// to fix that, where libcontainer would only report "cannot setgid to
+// unmapped gid".
 // Supplementary groups that are not mapped are dropped, as setgroups
 // could not set them either.
 func checkUserMapped(idmap rootless.IDMap, spec string, user *oci.User) error {
@@ -27,14 +28,14 @@ func checkUserMapped(idmap rootless.IDMap, spec string, user *oci.User) error {
 			spec, user.UID, user.GID, hint)
 	}
 
-	kept := user.AdditionalGids[:0]
+	mapped := user.AdditionalGids[:0]
 	for _, gid := range user.AdditionalGids {
 		if idmap.HasGID(gid) {
-			kept = append(kept, gid)
+			mapped = append(mapped, gid)
 			continue
 		}
 		logrus.Debugf("drop supplementary group %d of user %q: not mapped in the user namespace", gid, spec)
 	}
-	user.AdditionalGids = kept
+	user.AdditionalGids = mapped
 	return nil
 }

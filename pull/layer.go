@@ -126,8 +126,8 @@ const readAheadDepth = 128
 
 // extract unpacks one compressed layer stream into dir and checks its diff
 // ID. A producer goroutine copies the stream into blob, decompresses it
-// and hashes the result, reading to the very end so that every byte is
-// verified; the unpacker consumes its output. It closes compressed.
+// and hashes the result. It reads to the very end, so every byte is
+// verified. The unpacker consumes its output. extract closes compressed.
 func extract(ctx context.Context, compressed io.ReadCloser, blob io.Writer, dir string, diffID v1.Hash, lower []string) (unpack.Stats, error) {
 	hasher := sha256.New()
 	ra := newReadAhead(readAheadDepth, func(w io.Writer) error {
@@ -157,7 +157,7 @@ func extract(ctx context.Context, compressed io.ReadCloser, blob io.Writer, dir 
 	}
 
 	if got := hex.EncodeToString(hasher.Sum(nil)); diffID.Algorithm != "sha256" || got != diffID.Hex {
-		return stats, fmt.Errorf("%w: uncompressed content has digest sha256:%s but the image config says %s",
+		return stats, fmt.Errorf("%w: uncompressed content has digest sha256:%s, but the image config lists diff ID %s",
 			store.ErrDigestMismatch, got, diffID)
 	}
 	return stats, nil

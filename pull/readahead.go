@@ -92,7 +92,7 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Stop tells the producer to give up at its next write and waits for it
+// Stop makes the producer's next write fail and waits for the producer
 // to return. The caller must first unblock a producer that may be stuck
 // reading, for example by closing the network stream it reads.
 func (ra *readAhead) Stop() error {

@@ -140,7 +140,7 @@ func registryError(ref Reference, err error) error {
 			return fmt.Errorf("pull %s: registry %s denied access (HTTP %d); log in with docker login or check the name",
 				ref.Name, registry, terr.StatusCode)
 		default:
-			return fmt.Errorf("pull %s: registry %s answered HTTP %d: %v", ref.Name, registry, terr.StatusCode, terr)
+			return fmt.Errorf("pull %s: registry %s returned HTTP %d: %v", ref.Name, registry, terr.StatusCode, terr)
 		}
 	}
 

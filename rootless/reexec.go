@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// stageEnv tells a re-executed kist which step of namespace entry it is in.
+// stageEnv names the step of namespace entry a re-executed kist is in.
 const stageEnv = "_KIST_NS_STAGE"
 
 const (
@@ -160,9 +160,9 @@ func runMapHelper(helper string, pid int, ranges []specs.LinuxIDMapping, file st
 
 // Continue finishes namespace entry in a child that Reexec started. A
 // child in the wait stage blocks until its maps are written and then
-// executes itself again; a ready child makes its mounts private so that
-// nothing it mounts propagates to the host. It returns nil outside
-// Reexec's children.
+// executes itself again. A ready child makes its mounts private, so that
+// nothing it mounts propagates to the host. Outside Reexec's children
+// Continue does nothing.
 func Continue() error {
 	switch os.Getenv(stageEnv) {
 	case stageWait:

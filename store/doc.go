@@ -13,7 +13,7 @@
 //
 // Every object appears through an atomic rename of a finished temporary
 // file or directory, so an interrupted kist never leaves an object that a
-// later command trusts; what it leaves in tmp/ is removed by Sweep. Writers
+// later command trusts. Sweep removes what it leaves in tmp/. Writers
 // of one object serialise on that object's lock file (flock), so parallel
 // invocations never download or unpack the same layer twice.
 package store

@@ -113,9 +113,9 @@ func writeNewFile(path string, data []byte, sync bool) error {
 }
 
 // writeFileAtomic replaces path with data through a temporary file in
-// tmp/ and a rename. With sync set the data reaches the disk before the
-// rename, so a crash leaves the old or the new content; without it a
-// crash may leave an empty file, which is acceptable for state that a
+// tmp/ and a rename. With sync set, the data reaches the disk before the
+// rename, so a crash leaves the old or the new content. Without it, a
+// crash may leave an empty file. That is acceptable for state that a
 // crash makes stale anyway, such as a container's.
 func (s *Store) writeFileAtomic(path string, data []byte, sync bool) error {
 	t, err := s.newTemp(filepath.Base(path))

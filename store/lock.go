@@ -35,8 +35,8 @@ func (s *Store) lock(name string) (*Lock, error) {
 	return &Lock{f: f}, nil
 }
 
-// tryLock takes the lock named name if nobody holds it, and reports
-// whether it did.
+// tryLock takes the lock named name if it is free, and reports whether it
+// did.
 func (s *Store) tryLock(name string) (*Lock, bool, error) {
 	path := s.path("locks", name+".lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)

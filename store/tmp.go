@@ -60,7 +60,7 @@ func (t *Temp) release() {
 }
 
 // Sweep removes what interrupted invocations left in tmp/: every entry
-// whose lock nobody holds.
+// whose lock is free.
 func (s *Store) Sweep() error {
 	entries, err := os.ReadDir(s.path("tmp"))
 	if err != nil {
