@@ -49,6 +49,9 @@ func NewApp() *cli.App {
 			pullCommand(),
 			runCommand(),
 			imagesCommand(),
+			imageCommand(),
+			rmiCommand("rmi"),
+			tagCommand(),
 			psCommand(),
 			rmCommand(),
 		},
@@ -56,6 +59,9 @@ func NewApp() *cli.App {
 	}
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = usageError
+		for _, sub := range cmd.Subcommands {
+			sub.OnUsageError = usageError
+		}
 	}
 	return app
 }

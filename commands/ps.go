@@ -52,7 +52,7 @@ func listContainers(c *cli.Context) error {
 	var listed []store.ContainerState
 	for _, s := range states {
 		s = refreshStatus(s)
-		if c.Bool("all") || s.Status == store.StatusRunning {
+		if c.Bool("all") || s.Status != store.StatusExited {
 			listed = append(listed, s)
 		}
 	}
@@ -86,7 +86,7 @@ func listContainers(c *cli.Context) error {
 // refreshStatus marks a running container whose kist process is gone as
 // exited: kist was killed, so its exit code is unknown.
 func refreshStatus(s store.ContainerState) store.ContainerState {
-	if s.Status == store.StatusRunning && !processAlive(s.Pid) {
+	if (s.Status == store.StatusRunning || s.Status == store.StatusCreated) && !processAlive(s.Pid) {
 		s.Status = store.StatusExited
 		s.ExitCode = -1
 	}

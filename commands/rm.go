@@ -49,7 +49,7 @@ func removeContainer(st *store.Store, idOrPrefix string) error {
 		return err
 	}
 	state = refreshStatus(state)
-	if state.Status == store.StatusRunning {
+	if state.Status != store.StatusExited {
 		return fmt.Errorf("container %s is running in kist process %d; stop it first (Ctrl-C, or kill %d)",
 			state.ID[:12], state.Pid, state.Pid)
 	}

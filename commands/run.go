@@ -55,6 +55,13 @@ func runContainer(c *cli.Context) error {
 		return err
 	}
 
+	// Keep garbage collection away until the container has recorded the
+	// layers it uses.
+	hold, err := st.UseLayers()
+	if err != nil {
+		return err
+	}
+	defer hold.Unlock()
 	img, err := findOrPullImage(c, st, ref, c.String("pull"))
 	if err != nil {
 		return err

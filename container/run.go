@@ -38,6 +38,9 @@ type RunOptions struct {
 	// Stdin is the container's standard input; nil gives it /dev/null.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// OnCreate, when set, is called once the container exists in the
+	// store with the layers it uses recorded.
+	OnCreate func()
 }
 
 // ExitStatus is the status of a container's main process: its exit code,
@@ -48,9 +51,17 @@ type ExitStatus int
 // its exit status. Errors are kist's own failures; a container that exits
 // non-zero is not an error.
 func Run(ctx context.Context, st *store.Store, opts RunOptions) (status ExitStatus, err error) {
-	id, err := st.CreateContainerDir()
+	state := store.ContainerState{
+		Image: opts.ImageName, ImageID: opts.Image.ID.String(), Layers: opts.Image.Layers,
+		Created: time.Now().UTC(), Status: store.StatusCreated, Pid: os.Getpid(),
+	}
+	id, err := st.CreateContainer(state)
 	if err != nil {
 		return 0, err
+	}
+	state.ID = id
+	if opts.OnCreate != nil {
+		opts.OnCreate()
 	}
 	dir := st.ContainerDir(id)
 	c := &instance{id: id, dir: dir, rootfs: filepath.Join(dir, "rootfs")}
@@ -80,10 +91,7 @@ func Run(ctx context.Context, st *store.Store, opts RunOptions) (status ExitStat
 		return 0, err
 	}
 
-	state := store.ContainerState{
-		ID: id, Image: opts.ImageName, ImageID: opts.Image.ID.String(), Command: spec.Process.Args,
-		Created: time.Now().UTC(), Status: store.StatusRunning, Pid: os.Getpid(),
-	}
+	state.Command, state.Status = spec.Process.Args, store.StatusRunning
 	if err := st.SaveContainer(state); err != nil {
 		return 0, err
 	}

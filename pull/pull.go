@@ -45,6 +45,14 @@ func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (s
 		opts.OnLayer = func(LayerEvent) {}
 	}
 
+	// Garbage collection must not remove a layer between its commit and
+	// the image record that refers to it.
+	hold, err := st.UseLayers()
+	if err != nil {
+		return store.Image{}, err
+	}
+	defer hold.Unlock()
+
 	img, err := resolveImage(ctx, ref, opts)
 	if err != nil {
 		return store.Image{}, err

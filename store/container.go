@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sirupsen/logrus"
 )
 
@@ -22,9 +23,12 @@ const (
 
 // ContainerState is a container's state.json.
 type ContainerState struct {
-	ID      string    `json:"id"`
-	Image   string    `json:"image"`
-	ImageID string    `json:"imageID"`
+	ID      string `json:"id"`
+	Image   string `json:"image"`
+	ImageID string `json:"imageID"`
+	// Layers are the diff IDs the container's root stacks, bottom first;
+	// garbage collection keeps them while the container exists.
+	Layers  []v1.Hash `json:"layers"`
 	Command []string  `json:"command"`
 	Created time.Time `json:"created"`
 	Status  string    `json:"status"`
@@ -40,14 +44,31 @@ func (s *Store) ContainerDir(id string) string {
 	return s.path("containers", id)
 }
 
-// CreateContainerDir makes the directory of a new container with a fresh
-// 64-hex-digit ID, as docker's IDs look, and returns the ID.
-func (s *Store) CreateContainerDir() (string, error) {
-	id := randomHex(32)
-	if err := os.Mkdir(s.ContainerDir(id), 0o700); err != nil {
-		return "", fmt.Errorf("create container directory: %w", err)
+// CreateContainer makes the directory of a new container with a fresh
+// 64-hex-digit ID, as docker's IDs look, and state.json in it, and returns
+// the ID. The directory appears with its state already written, so
+// garbage collection always sees which layers the container uses.
+func (s *Store) CreateContainer(state ContainerState) (string, error) {
+	state.ID = randomHex(32)
+	t, err := s.TempDir("container")
+	if err != nil {
+		return "", err
 	}
-	return id, nil
+	data, err := json.MarshalIndent(state, "", "  ")
+	if err != nil {
+		_ = t.Remove()
+		return "", err
+	}
+	if err := writeNewFile(filepath.Join(t.Path, "state.json"), data, false); err != nil {
+		_ = t.Remove()
+		return "", fmt.Errorf("create container: %w", err)
+	}
+	if err := os.Rename(t.Path, s.ContainerDir(state.ID)); err != nil {
+		_ = t.Remove()
+		return "", fmt.Errorf("create container: %w", err)
+	}
+	t.release()
+	return state.ID, nil
 }
 
 // SaveContainer writes a container's state.json atomically.

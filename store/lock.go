@@ -17,13 +17,19 @@ type Lock struct {
 // drops a flock when its holder dies, so a killed kist never leaves a
 // stale lock behind.
 func (s *Store) lock(name string) (*Lock, error) {
+	return s.flock(name, unix.LOCK_EX)
+}
+
+// flock blocks until it holds the lock named name in mode, LOCK_EX or
+// LOCK_SH.
+func (s *Store) flock(name string, mode int) (*Lock, error) {
 	path := s.path("locks", name+".lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", filepath.Base(path), err)
 	}
 	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		err = unix.Flock(int(f.Fd()), mode)
 		if err != unix.EINTR {
 			break
 		}
@@ -61,4 +67,12 @@ func (l *Lock) Unlock() {
 	_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
 	l.f.Close()
 	l.f = nil
+}
+
+// UseLayers takes a shared hold on the store's layers: while any holder
+// keeps it, garbage collection waits, so a pull or run can commit a layer
+// and then record the image or container that uses it. Holders do not
+// block each other.
+func (s *Store) UseLayers() (*Lock, error) {
+	return s.flock("gc", unix.LOCK_SH)
 }

@@ -145,7 +145,7 @@ func TestCommitLayer(t *testing.T) {
 
 func TestContainersCorruptState(t *testing.T) {
 	st := openTest(t)
-	id, err := st.CreateContainerDir()
+	id, err := st.CreateContainer(ContainerState{Status: StatusCreated})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,115 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sirupsen/logrus"
+)
+
+// Usage is what garbage collection freed.
+type Usage struct {
+	Layers int
+	Blobs  int
+	// Bytes counts the unpacked size of the removed layers plus the size
+	// of the removed blobs.
+	Bytes int64
+}
+
+// CollectGarbage removes every layer and blob that no image and no
+// container refers to. It waits until no pull or run holds UseLayers,
+// and holds the image index lock, so no new reference can appear while it
+// decides.
+func (s *Store) CollectGarbage() (Usage, error) {
+	gc, err := s.lock("gc")
+	if err != nil {
+		return Usage{}, err
+	}
+	defer gc.Unlock()
+	index, err := s.lock("images")
+	if err != nil {
+		return Usage{}, err
+	}
+	defer index.Unlock()
+
+	layers, blobs, err := s.references()
+	if err != nil {
+		return Usage{}, err
+	}
+
+	var usage Usage
+	err = s.sweepDir(s.path("layers", "sha256"), func(hex string) bool { return layers[hex] }, func(hex string) {
+		if info, err := s.Layer(v1.Hash{Algorithm: "sha256", Hex: hex}); err == nil {
+			usage.Bytes += info.Size
+		}
+		usage.Layers++
+	})
+	if err != nil {
+		return usage, err
+	}
+	err = s.sweepDir(s.path("blobs", "sha256"), func(hex string) bool { return blobs[hex] }, func(hex string) {
+		if info, err := os.Stat(s.path("blobs", "sha256", hex)); err == nil {
+			usage.Bytes += info.Size()
+		}
+		usage.Blobs++
+	})
+	return usage, err
+}
+
+// references returns the hex digests of the layers (by diff ID) and blobs
+// that images and containers use.
+func (s *Store) references() (layers, blobs map[string]bool, err error) {
+	layers, blobs = map[string]bool{}, map[string]bool{}
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, img := range idx.Images {
+		blobs[img.ID.Hex] = true
+		blobs[img.Manifest.Hex] = true
+		for _, diffID := range img.Layers {
+			layers[diffID.Hex] = true
+			if info, err := s.Layer(diffID); err == nil {
+				blobs[info.Digest.Hex] = true
+			}
+		}
+	}
+
+	containers, err := s.Containers()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range containers {
+		for _, diffID := range c.Layers {
+			layers[diffID.Hex] = true
+		}
+	}
+	return layers, blobs, nil
+}
+
+// sweepDir removes the entries of dir that keep does not want, calling
+// removed for each before it goes.
+func (s *Store) sweepDir(dir string, keep func(string) bool, removed func(string)) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("collect garbage: %w", err)
+	}
+	for _, e := range entries {
+		if keep(e.Name()) {
+			continue
+		}
+		removed(e.Name())
+		logrus.Debugf("remove unused %s", filepath.Join(filepath.Base(dir), e.Name()))
+		if err := removeAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("collect garbage: %w", err)
+		}
+	}
+	return nil
+}
