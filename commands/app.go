@@ -7,6 +7,9 @@ package commands
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
@@ -23,9 +26,11 @@ func NewApp() *cli.App {
 	app := &cli.App{
 		Name:                   "kist",
 		UseShortOptionHandling: true,
-		Usage:                  "run OCI containers without root and without a daemon",
-		Version:                Version,
-		EnableBashCompletion:   true,
+		// -e A=x,y sets A to "x,y", as in docker, not two variables.
+		DisableSliceFlagSeparator: true,
+		Usage:                     "run OCI containers without root and without a daemon",
+		Version:                   Version,
+		EnableBashCompletion:      true,
 		// main decides the exit status; urfave/cli must not exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Flags: []cli.Flag{
@@ -92,11 +97,11 @@ func setupLogging(c *cli.Context) error {
 	logrus.SetLevel(parsed)
 	// Debug output carries microsecond timestamps, which show where the
 	// time of a run goes.
-	logrus.SetFormatter(&logrus.TextFormatter{
-		DisableTimestamp: parsed < logrus.DebugLevel,
-		FullTimestamp:    true,
-		TimestampFormat:  "15:04:05.000000",
-	})
+	if parsed < logrus.DebugLevel {
+		logrus.SetFormatter(plainFormatter{})
+		return nil
+	}
+	logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000000"})
 	return nil
 }
 
@@ -110,7 +115,11 @@ func openStore(c *cli.Context) (*store.Store, error) {
 			return nil, err
 		}
 	}
-	return store.Open(root)
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --root %q: %w", root, err)
+	}
+	return store.Open(abs)
 }
 
 // StatusError makes kist exit with a status and print nothing more, for
@@ -161,4 +170,23 @@ func inNamespace(mode namespaceMode, action cli.ActionFunc) cli.ActionFunc {
 		}
 		return nil
 	}
+}
+
+// plainFormatter prints a log entry as one line in kist's error voice,
+// "kist: warning: message key=value".
+type plainFormatter struct{}
+
+func (plainFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "kist: %s: %s", e.Level, e.Message)
+	keys := make([]string, 0, len(e.Data))
+	for k := range e.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%v", k, e.Data[k])
+	}
+	b.WriteByte('\n')
+	return []byte(b.String()), nil
 }

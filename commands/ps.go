@@ -14,9 +14,8 @@ import (
 
 func psCommand() *cli.Command {
 	return &cli.Command{
-		Name:    "ps",
-		Aliases: []string{"container ls"},
-		Usage:   "list containers",
+		Name:  "ps",
+		Usage: "list containers",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "list stopped containers too"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print container IDs only"},

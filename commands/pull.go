@@ -92,6 +92,10 @@ func pullImage(c *cli.Context, st *store.Store, ref pull.Reference) (store.Image
 // decides when to pull it first: "missing" (the default), "always" or
 // "never".
 func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy string) (store.Image, error) {
+	if ref.Remote == nil && ref.LayoutPath == "" {
+		// An image ID: there is nowhere to pull it from.
+		return st.LookupImage(ref.Name)
+	}
 	switch policy {
 	case "always":
 		return pullImage(c, st, ref)
@@ -101,6 +105,12 @@ func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy
 		return store.Image{}, fmt.Errorf("invalid --pull %q: use missing, always or never", policy)
 	}
 
+	if ref.LayoutPath != "" {
+		// The name of a layout image only echoes its directory, so the
+		// stored image under that name may come from another layout or
+		// an older build; reading index.json again is cheap.
+		return pullImage(c, st, ref)
+	}
 	img, err := st.LookupImage(ref.Name)
 	if err == nil {
 		return img, nil

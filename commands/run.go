@@ -50,7 +50,7 @@ func runContainer(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ref, err := pull.ParseReference(c.Args().First())
+	ref, err := runReference(st, c.Args().First())
 	if err != nil {
 		return err
 	}
@@ -113,4 +113,15 @@ func readConfig(st *store.Store, img store.Image) (*v1.ConfigFile, error) {
 		return nil, fmt.Errorf("read config of image %s: %w", img.ID.Hex[:12], err)
 	}
 	return &config, nil
+}
+
+// runReference parses the image argument of run. An image ID or unique ID
+// prefix of a stored image names that image, as in docker.
+func runReference(st *store.Store, arg string) (pull.Reference, error) {
+	if looksLikeID(arg) {
+		if img, err := st.LookupImage(arg); err == nil {
+			return pull.Reference{Name: img.ID.String()}, nil
+		}
+	}
+	return pull.ParseReference(arg)
 }

@@ -68,3 +68,13 @@ func TestVisibleLayersMissing(t *testing.T) {
 		t.Fatal("visibleLayers accepted an image whose layer is not unpacked")
 	}
 }
+
+func TestLowerDirsDeduplicates(t *testing.T) {
+	a := v1.Hash{Algorithm: "sha256", Hex: "aa"}
+	b := v1.Hash{Algorithm: "sha256", Hex: "bb"}
+	got := lowerDirs([]v1.Hash{a, b, a, a})
+	want := []string{"sha256/aa/diff", "sha256/bb/diff"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lower directories (-want +got):\n%s", diff)
+	}
+}

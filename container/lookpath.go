@@ -1,9 +1,11 @@
 package container
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"strings"
 
@@ -19,38 +21,53 @@ var ErrCommandNotFound = errors.New("executable file not found")
 // executed; docker exits 126 for it.
 var ErrCommandNotExecutable = errors.New("not executable")
 
-// checkCommand finds argv0 in the container's rootfs as execve in the
-// container would, through PATH unless it contains a slash, so that kist
-// can report a missing command before starting anything.
+// checkCommand finds argv0 in the container's rootfs as execvp in the
+// container would, so that kist can report a missing command before
+// starting anything: through PATH unless the name contains a slash,
+// skipping entries that exist but cannot be executed while remembering
+// them, and following a script's #! line to its interpreter.
 func checkCommand(rootfs, argv0, cwd, pathEnv string) error {
+	if argv0 == "" {
+		return fmt.Errorf("%w: the command is empty", ErrCommandNotFound)
+	}
 	if strings.Contains(argv0, "/") {
-		p := argv0
-		if !path.IsAbs(p) {
-			p = path.Join(cwd, p)
-		}
-		return checkExecutable(rootfs, argv0, p)
+		return checkExecutable(rootfs, argv0, resolve(cwd, argv0))
 	}
 
+	var notExecutable error
 	for _, dir := range strings.Split(pathEnv, ":") {
 		if dir == "" {
 			dir = "."
 		}
-		if !path.IsAbs(dir) {
-			dir = path.Join(cwd, dir)
+		err := checkExecutable(rootfs, argv0, resolve(cwd, path.Join(dir, argv0)))
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, ErrCommandNotExecutable) && notExecutable == nil:
+			notExecutable = err
+		case !errors.Is(err, ErrCommandNotFound) && !errors.Is(err, ErrCommandNotExecutable):
+			return err
 		}
-		err := checkExecutable(rootfs, argv0, path.Join(dir, argv0))
-		if errors.Is(err, ErrCommandNotFound) {
-			continue
-		}
-		return err
+	}
+	if notExecutable != nil {
+		return notExecutable
 	}
 	return fmt.Errorf("%w: %q in $PATH of the container (%s); check the command or install it in the image",
 		ErrCommandNotFound, argv0, pathEnv)
 }
 
+func resolve(cwd, p string) string {
+	if path.IsAbs(p) {
+		return p
+	}
+	return path.Join(cwd, p)
+}
+
+// checkExecutable checks one candidate path for argv0, and the
+// interpreter that its #! line names.
 func checkExecutable(rootfs, argv0, p string) error {
 	handle, err := pathrs.OpenInRoot(rootfs, p)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
 		return fmt.Errorf("%w: %q does not exist in the image", ErrCommandNotFound, argv0)
 	}
 	if err != nil {
@@ -68,5 +85,36 @@ func checkExecutable(rootfs, argv0, p string) error {
 	if st.Mode&0o111 == 0 {
 		return fmt.Errorf("%w: %q has no execute permission (mode %04o)", ErrCommandNotExecutable, argv0, st.Mode&0o7777)
 	}
+	return checkInterpreter(rootfs, argv0, handle)
+}
+
+// checkInterpreter reports a script whose #! interpreter is missing as
+// not found, as the shell does, instead of a bare exit status 255 from
+// the container's init.
+func checkInterpreter(rootfs, argv0 string, handle *os.File) error {
+	f, err := pathrs.Reopen(handle, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK)
+	if err != nil {
+		// Execute permission without read permission is allowed for
+		// binaries; the kernel will decide.
+		return nil
+	}
+	defer f.Close()
+	head := make([]byte, 256)
+	n, _ := f.Read(head)
+	head = head[:n]
+	if !bytes.HasPrefix(head, []byte("#!")) {
+		return nil
+	}
+	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
+	fields := strings.Fields(string(line))
+	if len(fields) == 0 || !path.IsAbs(fields[0]) {
+		return nil
+	}
+	interpreter := fields[0]
+	ih, err := pathrs.OpenInRoot(rootfs, interpreter)
+	if err != nil {
+		return fmt.Errorf("%w: the interpreter %s of %q does not exist in the image", ErrCommandNotFound, interpreter, argv0)
+	}
+	ih.Close()
 	return nil
 }

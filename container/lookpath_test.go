@@ -15,11 +15,24 @@ func TestCheckCommand(t *testing.T) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, []byte("#!/bin/sh\n"), mode); err != nil {
+		if err := os.WriteFile(path, []byte("\x7fELF"), mode); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mustWrite("bin/tool", 0o755)
+	mustWrite("first/tool2", 0o644)
+	mustWrite("bin/tool2", 0o755)
+	mustWrite("bin/only-unexecutable", 0o755)
+	mustWrite("first/only-unexecutable", 0o644)
+	if err := os.WriteFile(filepath.Join(root, "bin/badscript"), []byte("#!/nonexistent -x\necho\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin/goodscript"), []byte("#!/bin/tool\necho\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "first/dironly"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	mustWrite("etc/data", 0o644)
 	mustWrite("app/run", 0o700)
 	if err := os.Symlink("/bin/tool", filepath.Join(root, "bin/alias")); err != nil {
@@ -39,10 +52,15 @@ func TestCheckCommand(t *testing.T) {
 		{"/etc/data/x", "/", ErrCommandNotFound},
 		{"/etc/data", "/", ErrCommandNotExecutable},
 		{"/bin", "/", ErrCommandNotExecutable},
+		{"tool2", "/", nil},
+		{"dironly", "/", ErrCommandNotExecutable},
+		{"badscript", "/", ErrCommandNotFound},
+		{"goodscript", "/", nil},
+		{"", "/", ErrCommandNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.argv0, func(t *testing.T) {
-			err := checkCommand(root, tt.argv0, tt.cwd, "/usr/bin:/bin")
+			err := checkCommand(root, tt.argv0, tt.cwd, "/first:/usr/bin:/bin")
 			if tt.want == nil && err != nil {
 				t.Fatalf("checkCommand: %v", err)
 			}

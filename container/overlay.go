@@ -1,11 +1,14 @@
 package container
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/kist-project/kist/store"
@@ -14,43 +17,135 @@ import (
 // pageSize bounds the option string of mount(2).
 const pageSize = 4096
 
+// overlayMount describes the container's root: lower directories
+// relative to layersDir, topmost first, and the upper and work directories.
+type overlayMount struct {
+	layersDir   string
+	lowers      []string
+	upper, work string
+	target      string
+	layerCount  int
+}
+
 // mountRootfs mounts an overlay of the image's layers at target, with
-// upper and work holding what the container writes. Layers are named
-// relative to layersDir, which becomes the working directory for the
-// mount call, to fit more of them into one page of mount options.
+// upper and work holding what the container writes.
 func mountRootfs(layersDir string, diffIDs []v1.Hash, emptyLower, upper, work, target string) error {
-	lowers := make([]string, 0, len(diffIDs))
-	for i := len(diffIDs) - 1; i >= 0; i-- {
-		lowers = append(lowers, store.LayerDiffPath(diffIDs[i]))
-	}
-	if len(lowers) == 0 {
+	m := overlayMount{layersDir: layersDir, upper: upper, work: work, target: target, layerCount: len(diffIDs)}
+	m.lowers = lowerDirs(diffIDs)
+	if len(m.lowers) == 0 {
 		// overlayfs needs a lower directory even for an image without
 		// layers.
-		lowers = append(lowers, emptyLower)
+		m.lowers = []string{emptyLower}
+	}
+
+	err := m.mountWithFsconfig()
+	if errors.Is(err, errNoLowerdirPlus) {
+		logrus.Debugf("overlayfs has no lowerdir+ option, which needs Linux 6.8; using mount(2)")
+		err = m.mountWithOptions()
+	}
+	return err
+}
+
+// lowerDirs returns the diff directories of the layers, topmost first,
+// relative to the layers directory. A layer that an image lists more than
+// once keeps only its topmost place: overlayfs rejects a directory that
+// appears twice, and applying a layer a second time on top overrides
+// everything its lower copy did.
+func lowerDirs(diffIDs []v1.Hash) []string {
+	seen := map[v1.Hash]bool{}
+	var lowers []string
+	for i := len(diffIDs) - 1; i >= 0; i-- {
+		if seen[diffIDs[i]] {
+			continue
+		}
+		seen[diffIDs[i]] = true
+		lowers = append(lowers, store.LayerDiffPath(diffIDs[i]))
+	}
+	return lowers
+}
+
+var errNoLowerdirPlus = errors.New("overlayfs lacks lowerdir+")
+
+// mountWithFsconfig mounts through the mount API of Linux 5.2, adding one
+// lower directory at a time with lowerdir+ (Linux 6.8), which has no limit
+// on the number of layers or the length of their paths.
+func (m overlayMount) mountWithFsconfig() error {
+	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return errNoLowerdirPlus
+	}
+	defer unix.Close(fsfd)
+
+	for i, lower := range m.lowers {
+		err := unix.FsconfigSetString(fsfd, "lowerdir+", filepath.Join(m.layersDir, lower))
+		if i == 0 && errors.Is(err, unix.EINVAL) {
+			return errNoLowerdirPlus
+		}
+		if err != nil {
+			return m.mountError(fmt.Errorf("lower directory %s: %w", lower, err))
+		}
+	}
+	for key, value := range map[string]string{"upperdir": m.upper, "workdir": m.work} {
+		if err := unix.FsconfigSetString(fsfd, key, value); err != nil {
+			return m.mountError(fmt.Errorf("%s: %w", key, err))
+		}
 	}
 	// userxattr reads opaque markers from user.overlay.* xattrs, which
 	// an unprivileged user namespace may set. kist uses it as root too,
 	// so one store format serves both.
-	data := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", strings.Join(lowers, ":"), upper, work)
+	if err := unix.FsconfigSetFlag(fsfd, "userxattr"); err != nil {
+		return m.mountError(fmt.Errorf("userxattr: %w", err))
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return m.mountError(err)
+	}
+
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return m.mountError(err)
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, m.target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return m.mountError(err)
+	}
+	return nil
+}
+
+// mountWithOptions mounts with mount(2), whose options must fit in one
+// page. Lower directories are named relative to the layers directory,
+// which becomes the working directory for the call, to fit more of them.
+func (m overlayMount) mountWithOptions() error {
+	data := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", strings.Join(m.lowers, ":"), m.upper, m.work)
 	if len(data) >= pageSize {
-		// TODO: mount with fsconfig's lowerdir+ (Linux 6.8) to lift this limit.
-		return fmt.Errorf("mount container rootfs: the image has %d layers, more than fit in one overlay mount; flatten the image", len(diffIDs))
+		return fmt.Errorf("mount container rootfs: the overlay options for %d layers under %s are %d bytes, "+
+			"more than the %d that mount(2) takes before Linux 6.8; flatten the image, or use a store with a shorter path (--root)",
+			m.layerCount, filepath.Dir(m.layersDir), len(data), pageSize-1)
 	}
 
 	cwd, err := os.Getwd()
 	if err != nil {
-		return err
+		return fmt.Errorf("mount container rootfs: %w", err)
 	}
-	if err := os.Chdir(layersDir); err != nil {
-		return err
+	if err := os.Chdir(m.layersDir); err != nil {
+		return fmt.Errorf("mount container rootfs: %w", err)
 	}
 	defer func() { _ = os.Chdir(cwd) }()
 
-	if err := unix.Mount("overlay", target, "overlay", 0, data); err != nil {
-		return fmt.Errorf("mount overlayfs at %s: %w; kist needs Linux 5.11 or later for overlayfs in a user namespace, "+
-			"and a store on a filesystem that overlayfs accepts as upper layer (ext4, xfs, btrfs, tmpfs)", target, err)
+	if err := unix.Mount("overlay", m.target, "overlay", 0, data); err != nil {
+		return m.mountError(err)
 	}
 	return nil
+}
+
+func (m overlayMount) mountError(err error) error {
+	hint := ""
+	switch {
+	case errors.Is(err, unix.EPERM):
+		hint = "; overlayfs in a user namespace needs Linux 5.11 or later"
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENODEV):
+		hint = "; the store must be on a filesystem that overlayfs accepts as its upper layer (ext4, xfs, btrfs, tmpfs), not on overlayfs itself"
+	}
+	return fmt.Errorf("mount overlayfs at %s: %w%s", m.target, err, hint)
 }
 
 // unmountRootfs detaches the container's overlay.

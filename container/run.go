@@ -64,6 +64,11 @@ func Run(ctx context.Context, st *store.Store, opts RunOptions) (status ExitStat
 		opts.OnCreate()
 	}
 	dir := st.ContainerDir(id)
+	// The caller's working directory may be gone or, in a user namespace,
+	// unreadable; libcontainer records the working directory as the bundle.
+	if err := os.Chdir(dir); err != nil {
+		return 0, fmt.Errorf("enter container directory: %w", err)
+	}
 	c := &instance{id: id, dir: dir, rootfs: filepath.Join(dir, "rootfs")}
 	logrus.Debugf("create container %s", id)
 

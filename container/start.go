@@ -13,6 +13,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	// Registers the device cgroup manager; without it every start fails
 	// with "cannot set devices limit".
@@ -33,6 +34,9 @@ func (c *instance) start(ctx context.Context, spec *specs.Spec, userNS bool, opt
 		return 0, fmt.Errorf("configure container %s: %w", c.id, err)
 	}
 
+	// The container dies with the kist process that supervises it, as
+	// nothing else would wait for it or clean up after it.
+	config.ParentDeathSignal = int(unix.SIGKILL)
 	ctr, err := libcontainer.Create(filepath.Join(c.dir, "runtime"), c.id, config)
 	if err != nil {
 		return 0, fmt.Errorf("create container %s: %w", c.id, err)
@@ -91,6 +95,13 @@ func forwardSignals(ctx context.Context, signals <-chan os.Signal, p *libcontain
 		case <-ctx.Done():
 			return
 		case sig := <-signals:
+			if rootless.ParentGone() {
+				// The kist process the user started was killed, so
+				// nobody is left to receive the container's output or
+				// status: stop it, and let Run clean up.
+				logrus.Debugf("kist's parent process exited; killing the container")
+				sig = unix.SIGKILL
+			}
 			logrus.Debugf("forward signal %v to the container", sig)
 			if err := p.Signal(sig); err != nil {
 				logrus.Debugf("forward signal %v: %v", sig, err)

@@ -10,6 +10,7 @@ import (
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/user"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -68,6 +69,17 @@ func openInRoot(rootfs, name string) (*os.File, error) {
 		return nil, fmt.Errorf("open %s in the image: %w", name, err)
 	}
 	defer handle.Close()
+
+	// Only a regular file is read: opening a FIFO would block, and a
+	// device could be anything. runc likewise treats such files as absent.
+	var st unix.Stat_t
+	if err := unix.Fstat(int(handle.Fd()), &st); err != nil {
+		return nil, fmt.Errorf("open %s in the image: %w", name, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		logrus.Warnf("ignoring %s in the image: it is not a regular file", name)
+		return nil, nil
+	}
 	f, err := pathrs.Reopen(handle, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("open %s in the image: %w", name, err)

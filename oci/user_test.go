@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 )
 
 func writeRootfs(t *testing.T, files map[string]string) string {
@@ -109,5 +111,26 @@ func TestResolveUserSymlinkStaysInRoot(t *testing.T) {
 	}
 	if u.UID != 77 {
 		t.Errorf("uid = %d, want 77 from the rootfs's passwd", u.UID)
+	}
+}
+
+// A FIFO as /etc/passwd would block a reader forever; it counts as absent.
+func TestResolveUserFIFO(t *testing.T) {
+	root := writeRootfs(t, map[string]string{"etc/group": "root:x:0:\n"})
+	if err := unix.Mkfifo(filepath.Join(root, "etc/passwd"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := ResolveUser(root, "0:0")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("ResolveUser with a FIFO as /etc/passwd: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ResolveUser blocked on a FIFO as /etc/passwd")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/kist-project/kist/store"
@@ -74,7 +75,11 @@ func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (s
 	}
 	rec.Size = size
 
-	if err := st.AddImage(rec, ref.Name, repoDigest(ref, rec.Manifest)); err != nil {
+	tag := ref.Name
+	if _, byDigest := ref.Remote.(name.Digest); byDigest {
+		tag = ""
+	}
+	if err := st.AddImage(rec, tag, repoDigest(ref, rec.Manifest)); err != nil {
 		return store.Image{}, fmt.Errorf("pull %s: %w", ref.Name, err)
 	}
 	return st.LookupImage(rec.ID.String())

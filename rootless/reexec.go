@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -52,7 +53,10 @@ func Reexec(args []string) (int, error) {
 	cmd := exec.Command(exe, args[1:]...)
 	cmd.Args[0] = args[0]
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
+	// If kist is killed, the child must not go on alone: nothing would
+	// relay its status. SIGTERM rather than SIGKILL lets the child stop
+	// its container and clean up; see ParentGone.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS, Pdeathsig: unix.SIGTERM}
 
 	var release *pendingMap
 	if os.Geteuid() == 0 {
@@ -63,6 +67,8 @@ func Reexec(args []string) (int, error) {
 			return 0, err
 		}
 	}
+
+	cmd.Env = withVar(cmd.Env, parentEnv, strconv.Itoa(os.Getpid()))
 
 	// Relay signals from the moment the child exists, so a SIGTERM that
 	// lands during startup still reaches it.
@@ -168,6 +174,15 @@ func Continue() error {
 	case stageWait:
 		return awaitMapAndExec()
 	case stageReady:
+		// An exec that gains capabilities clears the parent-death signal,
+		// as the second exec of the wait stage does; set it again, and
+		// stop if the parent already died in between.
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGTERM), 0, 0, 0); err != nil {
+			return fmt.Errorf("set parent-death signal: %w", err)
+		}
+		if ParentGone() {
+			return errors.New("the kist process that started this one has exited")
+		}
 		// A ready child runs this once before its command; rprivate on an
 		// already private tree is harmless if it runs again.
 		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
@@ -176,6 +191,17 @@ func Continue() error {
 	}
 	return nil
 }
+
+// ParentGone reports, in a child that Reexec started, whether the kist
+// process that started it has exited. The child then gets SIGTERM, which
+// it must tell apart from a SIGTERM that the parent relays.
+func ParentGone() bool {
+	ppid := os.Getenv(parentEnv)
+	return ppid != "" && ppid != strconv.Itoa(os.Getppid())
+}
+
+// parentEnv holds the PID of the kist process that ran Reexec.
+const parentEnv = "_KIST_NS_PARENT"
 
 func awaitMapAndExec() error {
 	sync := os.NewFile(3, "namespace sync pipe")
@@ -194,14 +220,18 @@ func awaitMapAndExec() error {
 }
 
 func withStage(env []string, stage string) []string {
+	return withVar(env, stageEnv, stage)
+}
+
+// withVar returns env with key set to value, replacing an earlier value.
+func withVar(env []string, key, value string) []string {
 	out := make([]string, 0, len(env)+1)
 	for _, kv := range env {
-		if len(kv) > len(stageEnv) && kv[:len(stageEnv)+1] == stageEnv+"=" {
-			continue
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
 		}
-		out = append(out, kv)
 	}
-	return append(out, stageEnv+"="+stage)
+	return append(out, key+"="+value)
 }
 
 func toSyscallMap(ranges []specs.LinuxIDMapping) []syscall.SysProcIDMap {

@@ -48,7 +48,8 @@ func (s *Store) readIndex() (*imageIndex, error) {
 		return nil, fmt.Errorf("read image index: %w", err)
 	}
 	if err := json.Unmarshal(data, idx); err != nil {
-		return nil, fmt.Errorf("read image index %s: %w", s.indexPath(), err)
+		return nil, fmt.Errorf("read image index %s: %w; the file is damaged: "+
+			"move it away to start with no images (unpacked layers stay and are reused)", s.indexPath(), err)
 	}
 	if idx.Images == nil {
 		idx.Images = map[string]*Image{}
