@@ -145,10 +145,10 @@ const (
 // re-executing kist there, and passes the child's exit status on.
 func inNamespace(mode namespaceMode, action cli.ActionFunc) cli.ActionFunc {
 	return func(c *cli.Context) error {
-		if rootless.Inside() {
-			return action(c)
-		}
-		if os.Geteuid() == 0 && mode == userNamespace {
+		if rootless.Inside() || os.Geteuid() == 0 && mode == userNamespace {
+			if err := checkStoreIDMap(c); err != nil {
+				return err
+			}
 			return action(c)
 		}
 
@@ -170,6 +170,20 @@ func inNamespace(mode namespaceMode, action cli.ActionFunc) cli.ActionFunc {
 		}
 		return nil
 	}
+}
+
+// checkStoreIDMap refuses a store that was filled under another user
+// namespace ID map than the current one.
+func checkStoreIDMap(c *cli.Context) error {
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	idmap, err := rootless.CurrentMap()
+	if err != nil {
+		return err
+	}
+	return st.CheckIDMap(idmap.String())
 }
 
 // plainFormatter prints a log entry as one line in kist's error voice,

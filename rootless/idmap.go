@@ -183,3 +183,16 @@ func readProcMap(path string) ([]specs.LinuxIDMapping, error) {
 	}
 	return ranges, nil
 }
+
+// String formats the map as the kernel prints uid_map and gid_map, one
+// range per comma, users and groups separated by a semicolon.
+func (m IDMap) String() string {
+	format := func(ranges []specs.LinuxIDMapping) string {
+		parts := make([]string, 0, len(ranges))
+		for _, r := range ranges {
+			parts = append(parts, fmt.Sprintf("%d %d %d", r.ContainerID, r.HostID, r.Size))
+		}
+		return strings.Join(parts, ",")
+	}
+	return format(m.UIDs) + ";" + format(m.GIDs)
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -168,5 +169,22 @@ func TestContainersCorruptState(t *testing.T) {
 	}
 	if _, err := st.LookupContainer(id[:12]); err != nil {
 		t.Errorf("LookupContainer: %v", err)
+	}
+}
+
+func TestCheckIDMap(t *testing.T) {
+	st := openTest(t)
+	if err := st.CheckIDMap("0 1000 1;0 1000 1"); err != nil {
+		t.Fatalf("first CheckIDMap: %v", err)
+	}
+	if err := st.CheckIDMap("0 1000 1;0 1000 1"); err != nil {
+		t.Errorf("CheckIDMap with the same map: %v", err)
+	}
+	err := st.CheckIDMap("0 1000 1,1 100000 65536;0 1000 1,1 100000 65536")
+	if err == nil {
+		t.Fatal("CheckIDMap accepted a different map")
+	}
+	if !strings.Contains(err.Error(), "--root") {
+		t.Errorf("error %q does not name the fix --root", err)
 	}
 }
