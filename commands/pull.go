@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
@@ -66,12 +67,12 @@ func pullImage(c *cli.Context, st *store.Store, ref pull.Reference) (store.Image
 		return store.Image{}, err
 	}
 	opts := pull.Options{Insecure: !c.Bool("tls-verify")}
-	if p := c.String("platform"); p != "" {
-		platform, err := v1.ParsePlatform(p)
-		if err != nil {
-			return store.Image{}, fmt.Errorf("invalid --platform %q: %w; use os/arch[/variant], such as linux/arm64", p, err)
-		}
-		opts.Platform = *platform
+	platform, err := platformFlag(c)
+	if err != nil {
+		return store.Image{}, err
+	}
+	if platform != nil {
+		opts.Platform, opts.RequirePlatform = *platform, true
 	}
 	if !c.Bool("quiet") {
 		opts.OnStart = func(id v1.Hash, layers int) {
@@ -113,7 +114,14 @@ func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy
 	}
 	img, err := st.LookupImage(ref.Name)
 	if err == nil {
-		return img, nil
+		match, err := matchesPlatform(c, st, img)
+		if err != nil {
+			return store.Image{}, err
+		}
+		if match || policy == "never" {
+			return img, nil
+		}
+		return pullImage(c, st, ref)
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return store.Image{}, err
@@ -122,4 +130,45 @@ func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy
 		return store.Image{}, fmt.Errorf("image %s is not in the store and --pull=never forbids pulling it; run kist pull %s first", ref.Name, ref.Name)
 	}
 	return pullImage(c, st, ref)
+}
+
+// platformFlag parses --platform: os/arch[/variant], or os alone for the
+// host's architecture. It returns nil when the flag is not set.
+func platformFlag(c *cli.Context) (*v1.Platform, error) {
+	return parsePlatform(c.String("platform"))
+}
+
+func parsePlatform(value string) (*v1.Platform, error) {
+	if value == "" {
+		return nil, nil
+	}
+	parts := strings.Split(value, "/")
+	if len(parts) == 1 && parts[0] != "" {
+		host := pull.HostPlatform()
+		host.OS = parts[0]
+		return &host, nil
+	}
+	if len(parts) > 3 || parts[0] == "" || parts[1] == "" || (len(parts) == 3 && parts[2] == "") {
+		return nil, fmt.Errorf("invalid --platform %q: use os/arch[/variant], such as linux/arm64", value)
+	}
+	p := &v1.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
+}
+
+// matchesPlatform reports whether a stored image was built for the
+// platform that --platform names; without the flag any image matches.
+func matchesPlatform(c *cli.Context, st *store.Store, img store.Image) (bool, error) {
+	want, err := platformFlag(c)
+	if err != nil || want == nil {
+		return err == nil, err
+	}
+	config, err := readConfig(st, img)
+	if err != nil {
+		return false, err
+	}
+	got := v1.Platform{OS: config.OS, Architecture: config.Architecture, Variant: config.Variant}
+	return got.Satisfies(*want), nil
 }

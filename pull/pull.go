@@ -15,6 +15,9 @@ import (
 type Options struct {
 	// Platform selects the image from a multi-platform index.
 	Platform v1.Platform
+	// RequirePlatform rejects an image whose config names another
+	// platform, as a single-platform manifest may.
+	RequirePlatform bool
 	// Insecure turns off TLS verification and allows plain HTTP to any
 	// registry, as --tls-verify=false does.
 	Insecure bool
@@ -61,6 +64,11 @@ func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (s
 	rec, err := describe(ref, img)
 	if err != nil {
 		return store.Image{}, err
+	}
+	if opts.RequirePlatform {
+		if err := checkPlatform(ref, img, opts.Platform); err != nil {
+			return store.Image{}, err
+		}
 	}
 	if opts.OnStart != nil {
 		opts.OnStart(rec.ID, len(rec.Layers))
@@ -152,4 +160,19 @@ func repoDigest(ref Reference, manifest v1.Hash) string {
 		registry = "docker.io"
 	}
 	return registry + "/" + ref.Remote.Context().RepositoryStr() + "@" + manifest.String()
+}
+
+// checkPlatform rejects an image whose config is for another platform
+// than want.
+func checkPlatform(ref Reference, img v1.Image, want v1.Platform) error {
+	config, err := img.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("read config of %s: %w", ref.Name, err)
+	}
+	got := v1.Platform{OS: config.OS, Architecture: config.Architecture, Variant: config.Variant}
+	if !got.Satisfies(want) {
+		return fmt.Errorf("image %s is for platform %s, not %s; pull it without --platform or name another image",
+			ref.Name, got.String(), want.String())
+	}
+	return nil
 }

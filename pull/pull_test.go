@@ -235,3 +235,52 @@ func TestPullLayout(t *testing.T) {
 		t.Errorf("image ID = %s, want %s", got.ID, wantID)
 	}
 }
+
+func TestPullRequirePlatform(t *testing.T) {
+	requireRoot(t)
+	host := startRegistry(t, nil)
+	img := randomImage(t, 1)
+	config, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	config.OS, config.Architecture = "linux", "amd64"
+	img, err = mutate.ConfigFile(img, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	push(t, host+"/single:v1", img)
+	st := openStore(t)
+
+	_, err = Image(context.Background(), st, mustParse(t, host+"/single:v1"),
+		Options{Platform: v1.Platform{OS: "linux", Architecture: "arm64"}, RequirePlatform: true})
+	if err == nil || !strings.Contains(err.Error(), "linux/amd64") {
+		t.Fatalf("pull of an amd64 image for arm64: got %v, want an error naming linux/amd64", err)
+	}
+	if _, err := Image(context.Background(), st, mustParse(t, host+"/single:v1"),
+		Options{Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, RequirePlatform: true}); err != nil {
+		t.Fatalf("pull of an amd64 image for amd64: %v", err)
+	}
+}
+
+func TestPullByDigestAddsNoTag(t *testing.T) {
+	requireRoot(t)
+	host := startRegistry(t, nil)
+	img := randomImage(t, 1)
+	push(t, host+"/bydigest:v1", img)
+	digest, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := Image(context.Background(), openStore(t), mustParse(t, host+"/bydigest@"+digest.String()), Options{})
+	if err != nil {
+		t.Fatalf("pull by digest: %v", err)
+	}
+	if len(got.Names) != 0 {
+		t.Errorf("names = %v, want none for a pull by digest", got.Names)
+	}
+	if len(got.Digests) != 1 || got.Digests[0] != host+"/bydigest@"+digest.String() {
+		t.Errorf("digests = %v, want the digest reference", got.Digests)
+	}
+}
