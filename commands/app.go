@@ -50,6 +50,12 @@ func NewApp() *cli.App {
 			},
 		},
 		Before: setupLogging,
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("unknown command %q; see kist --help for the list", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 		Commands: []*cli.Command{
 			pullCommand(),
 			runCommand(),
