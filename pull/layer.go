@@ -20,7 +20,7 @@ import (
 // fetchLayers makes sure every layer of img is unpacked in st, bottom
 // first, so that a hardlink to a lower layer's file can be resolved. It
 // returns the unpacked size of all layers.
-func fetchLayers(ctx context.Context, st *store.Store, img v1.Image, diffIDs []v1.Hash, onLayer func(LayerEvent)) (int64, error) {
+func fetchLayers(ctx context.Context, st *store.Store, img v1.Image, diffIDs []v1.Hash, opts Options) (int64, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return 0, fmt.Errorf("read layers: %w", err)
@@ -29,7 +29,7 @@ func fetchLayers(ctx context.Context, st *store.Store, img v1.Image, diffIDs []v
 	var total int64
 	var lower []string
 	for i, layer := range layers {
-		info, err := ensureLayer(ctx, st, layer, diffIDs[i], lower, onLayer)
+		info, err := ensureLayer(ctx, st, layer, diffIDs[i], lower, opts)
 		if err != nil {
 			return 0, err
 		}
@@ -41,9 +41,9 @@ func fetchLayers(ctx context.Context, st *store.Store, img v1.Image, diffIDs []v
 
 // ensureLayer unpacks one layer unless it is already in the store. The
 // layer's lock makes parallel pulls of the same layer wait for the first.
-func ensureLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1.Hash, lower []string, onLayer func(LayerEvent)) (store.LayerInfo, error) {
+func ensureLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1.Hash, lower []string, opts Options) (store.LayerInfo, error) {
 	if info, err := st.Layer(diffID); err == nil {
-		onLayer(LayerEvent{DiffID: diffID, Present: true, Size: info.Size})
+		opts.OnLayer(LayerEvent{DiffID: diffID, Present: true, Size: info.Size})
 		return info, nil
 	}
 
@@ -53,16 +53,17 @@ func ensureLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1
 	}
 	defer l.Unlock()
 	if info, err := st.Layer(diffID); err == nil {
-		onLayer(LayerEvent{DiffID: diffID, Present: true, Size: info.Size})
+		opts.OnLayer(LayerEvent{DiffID: diffID, Present: true, Size: info.Size})
 		return info, nil
 	}
 
+	opts.OnFetch(diffID)
 	start := time.Now()
 	info, err := unpackLayer(ctx, st, layer, diffID, lower)
 	if err != nil {
 		return store.LayerInfo{}, err
 	}
-	onLayer(LayerEvent{DiffID: diffID, Size: info.Size, Duration: time.Since(start)})
+	opts.OnLayer(LayerEvent{DiffID: diffID, Size: info.Size, Duration: time.Since(start)})
 	return info, nil
 }
 

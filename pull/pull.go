@@ -23,6 +23,9 @@ type Options struct {
 	Insecure bool
 	// OnLayer, when set, is called once for each layer when it is ready.
 	OnLayer func(LayerEvent)
+	// OnFetch, when set, is called before a layer that is not in the
+	// store is downloaded.
+	OnFetch func(diffID v1.Hash)
 	// OnStart, when set, is called once the image is resolved, before any
 	// layer is fetched.
 	OnStart func(id v1.Hash, layers int)
@@ -47,6 +50,9 @@ func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (s
 	}
 	if opts.OnLayer == nil {
 		opts.OnLayer = func(LayerEvent) {}
+	}
+	if opts.OnFetch == nil {
+		opts.OnFetch = func(v1.Hash) {}
 	}
 
 	// Garbage collection must not remove a layer between its commit and
@@ -77,7 +83,7 @@ func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (s
 	if err := storeMetadata(st, img, rec); err != nil {
 		return store.Image{}, fmt.Errorf("pull %s: %w", ref.Name, err)
 	}
-	size, err := fetchLayers(ctx, st, img, rec.Layers, opts.OnLayer)
+	size, err := fetchLayers(ctx, st, img, rec.Layers, opts)
 	if err != nil {
 		return store.Image{}, fmt.Errorf("pull %s: %w", ref.Name, err)
 	}

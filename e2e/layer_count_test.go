@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	ti "github.com/kist-project/kist/internal/testimage"
+)
+
+// TestRunRepeatedLayer runs images whose manifests list one layer twice,
+// as a build step that changes nothing produces. overlayfs rejects a
+// lower directory given twice with ELOOP ("too many levels of symbolic
+// links"), so kist must mount each layer once.
+func TestRunRepeatedLayer(t *testing.T) {
+	need(t, needRegistry, needBusybox)
+	base := busyboxLayer(t)
+	emptyLayer := newLayer(t)
+	fileLayer := newLayer(t, ti.Dir("etc", 0o755), ti.File("etc/repeated", "repeated\n", 0o644))
+	cfg := busyboxConfig()
+	tests := []struct {
+		name   string
+		ref    string
+		args   []string
+		stdout string
+	}{
+		{
+			name:   "empty layer",
+			ref:    pushTestImage(t, "kist-e2e/repeated-empty", newImage(t, cfg, base, emptyLayer, emptyLayer)),
+			args:   []string{"echo", "ok"},
+			stdout: "ok\n",
+		},
+		{
+			name:   "file layer",
+			ref:    pushTestImage(t, "kist-e2e/repeated-file", newImage(t, cfg, base, fileLayer, fileLayer)),
+			args:   []string{"cat", "/etc/repeated"},
+			stdout: "repeated\n",
+		},
+	}
+	forEachIdentity(t, func(t *testing.T, id *identity) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				pulled(t, id, tt.ref)
+				r := runKist(t, id, append([]string{"run", "--rm", tt.ref}, tt.args...)...)
+				expect(t, r, 0, tt.stdout)
+				expectQuiet(t, r)
+				expectNoLeftovers(t, id.store())
+			})
+		}
+	})
+}
+
+// manyLayers is the layer count of TestRunManyLayers. mount(2) takes the
+// overlay options as one string shorter than a page (4096 bytes), and
+// each lower directory, named sha256/HEX/diff, adds 77 bytes, so 70 layers
+// cannot fit. fsconfig's lowerdir+ (Linux 6.8 and later) adds them one at
+// a time instead.
+const manyLayers = 70
+
+// TestRunManyLayers runs an image of busybox plus manyLayers layers, each
+// adding one file to /layers, and lists that directory in the container.
+func TestRunManyLayers(t *testing.T) {
+	need(t, needRegistry, needBusybox)
+	layers := []v1.Layer{busyboxLayer(t)}
+	var want strings.Builder
+	for i := 0; i < manyLayers; i++ {
+		name := fmt.Sprintf("%02d", i)
+		layers = append(layers, newLayer(t,
+			ti.Dir("layers", 0o755),
+			ti.File("layers/"+name, name+"\n", 0o644),
+		))
+		fmt.Fprintln(&want, name)
+	}
+	ref := pushTestImage(t, "kist-e2e/many-layers", newImage(t, busyboxConfig(), layers...))
+
+	forEachIdentity(t, func(t *testing.T, id *identity) {
+		pulled(t, id, ref)
+		r := runKist(t, id, "run", "--rm", ref, "ls", "/layers")
+		expect(t, r, 0, want.String())
+		expectQuiet(t, r)
+		expectNoLeftovers(t, id.store())
+	})
+}
