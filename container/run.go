@@ -141,20 +141,22 @@ func (c *instance) prepareRootfs(st *store.Store, img store.Image) error {
 	return nil
 }
 
-// visibleLayers returns the image's layers, bottom first, from the
-// topmost layer with an opaque root up: that layer hides all below it.
+// visibleLayers returns the directory keys of the image's layers, bottom
+// first, from the topmost layer with an opaque root up: that layer hides
+// all below it.
 func visibleLayers(st *store.Store, img store.Image) ([]v1.Hash, error) {
+	keys := st.LayerKeys(img.Layers)
 	first := 0
-	for i, diffID := range img.Layers {
-		info, err := st.Layer(diffID)
+	for i, key := range keys {
+		info, err := st.Layer(key)
 		if err != nil {
-			return nil, fmt.Errorf("image %s is missing layer %s: %w; pull the image again", img.ID.Hex[:12], diffID, err)
+			return nil, fmt.Errorf("image %s is missing layer %s: %w; pull the image again", img.ID.Hex[:12], img.Layers[i], err)
 		}
 		if info.OpaqueRoot {
 			first = i
 		}
 	}
-	return img.Layers[first:], nil
+	return keys[first:], nil
 }
 
 // options resolves the image config and flags against the mounted rootfs.

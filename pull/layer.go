@@ -28,21 +28,22 @@ func fetchLayers(ctx context.Context, st *store.Store, img v1.Image, diffIDs []v
 
 	var total int64
 	var lower []string
+	chain := store.ChainIDs(diffIDs)
 	for i, layer := range layers {
-		info, err := ensureLayer(ctx, st, layer, diffIDs[i], lower, opts)
+		info, err := ensureLayer(ctx, st, layer, diffIDs[i], chain[i], lower, opts)
 		if err != nil {
 			return 0, err
 		}
 		total += info.Size
-		lower = append([]string{filepath.Join(st.LayerDir(diffIDs[i]), "diff")}, lower...)
+		lower = append([]string{filepath.Join(st.LayerDir(info.Key), "diff")}, lower...)
 	}
 	return total, nil
 }
 
 // ensureLayer unpacks one layer unless it is already in the store. The
 // layer's lock makes parallel pulls of the same layer wait for the first.
-func ensureLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1.Hash, lower []string, opts Options) (store.LayerInfo, error) {
-	if info, err := st.Layer(diffID); err == nil {
+func ensureLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID, chainID v1.Hash, lower []string, opts Options) (store.LayerInfo, error) {
+	if info, ok := presentLayer(st, diffID, chainID); ok {
 		opts.OnLayer(LayerEvent{DiffID: diffID, Present: true, Size: info.Size})
 		return info, nil
 	}
@@ -52,14 +53,14 @@ func ensureLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1
 		return store.LayerInfo{}, err
 	}
 	defer l.Unlock()
-	if info, err := st.Layer(diffID); err == nil {
+	if info, ok := presentLayer(st, diffID, chainID); ok {
 		opts.OnLayer(LayerEvent{DiffID: diffID, Present: true, Size: info.Size})
 		return info, nil
 	}
 
 	opts.OnFetch(diffID)
 	start := time.Now()
-	info, err := unpackLayer(ctx, st, layer, diffID, lower)
+	info, err := unpackLayer(ctx, st, layer, diffID, chainID, lower)
 	if err != nil {
 		return store.LayerInfo{}, err
 	}
@@ -67,10 +68,23 @@ func ensureLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1
 	return info, nil
 }
 
+// presentLayer finds an unpacked layer: under its diff ID when its
+// content stands alone, or under its chain ID when it copied content
+// from the layers below.
+func presentLayer(st *store.Store, diffID, chainID v1.Hash) (store.LayerInfo, bool) {
+	if info, err := st.Layer(diffID); err == nil && !info.DependsOnLower {
+		return info, true
+	}
+	if info, err := st.Layer(chainID); err == nil {
+		return info, true
+	}
+	return store.LayerInfo{}, false
+}
+
 // unpackLayer streams a layer blob once: into the blob store, through the
 // decompressor and the diff ID hash, into the unpacker. Nothing becomes
 // visible in the store unless both digests match.
-func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1.Hash, lower []string) (info store.LayerInfo, err error) {
+func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID, chainID v1.Hash, lower []string) (info store.LayerInfo, err error) {
 	digest, err := layer.Digest()
 	if err != nil {
 		return info, fmt.Errorf("layer %s: %w", diffID, err)
@@ -114,6 +128,12 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID v1
 	info = store.LayerInfo{
 		DiffID: diffID, Digest: digest, MediaType: string(mediaType),
 		Size: stats.Bytes, Unpacked: time.Now().UTC(), OpaqueRoot: stats.OpaqueRoot,
+		DependsOnLower: stats.LowerCopies > 0, Key: diffID,
+	}
+	if info.DependsOnLower {
+		// The copies came from this image's lower layers; another image
+		// with the same layer over other layers must get its own.
+		info.Key = chainID
 	}
 	if err := st.CommitLayer(tmp, info); err != nil {
 		return info, err

@@ -71,9 +71,9 @@ func (s *Store) references() (layers, blobs map[string]bool, err error) {
 	for _, img := range idx.Images {
 		blobs[img.ID.Hex] = true
 		blobs[img.Manifest.Hex] = true
-		for _, diffID := range img.Layers {
-			layers[diffID.Hex] = true
-			if info, err := s.Layer(diffID); err == nil {
+		for _, key := range s.LayerKeys(img.Layers) {
+			layers[key.Hex] = true
+			if info, err := s.Layer(key); err == nil {
 				blobs[info.Digest.Hex] = true
 			}
 		}
@@ -84,8 +84,8 @@ func (s *Store) references() (layers, blobs map[string]bool, err error) {
 		return nil, nil, err
 	}
 	for _, c := range containers {
-		for _, diffID := range c.Layers {
-			layers[diffID.Hex] = true
+		for _, key := range s.LayerKeys(c.Layers) {
+			layers[key.Hex] = true
 		}
 	}
 	return layers, blobs, nil

@@ -29,12 +29,19 @@ type LayerInfo struct {
 	// which hides every layer below it. overlayfs ignores that marker on
 	// the root of a lower directory, so the mount leaves those layers out.
 	OpaqueRoot bool `json:"opaqueRoot,omitempty"`
+	// DependsOnLower is set when unpacking copied content from the layers
+	// below, as a hardlink to a lower file does. Such a layer is stored
+	// under its chain ID, never shared with a stack of other layers.
+	DependsOnLower bool `json:"dependsOnLower,omitempty"`
+	// Key is the name of the layer's directory: DiffID, or the chain ID
+	// when DependsOnLower is set.
+	Key v1.Hash `json:"key"`
 }
 
 // LayerDir returns the directory of the unpacked layer with the given
-// diff ID, whether or not it exists.
-func (s *Store) LayerDir(diffID v1.Hash) string {
-	return s.path("layers", diffID.Algorithm, diffID.Hex)
+// key, a diff ID or chain ID (see LayerKeys), whether or not it exists.
+func (s *Store) LayerDir(key v1.Hash) string {
+	return s.path("layers", key.Algorithm, key.Hex)
 }
 
 // LayersDir returns the directory that holds every unpacked layer.
@@ -49,11 +56,12 @@ func LayerDiffPath(diffID v1.Hash) string {
 	return filepath.Join(diffID.Algorithm, diffID.Hex, "diff")
 }
 
-// Layer returns the information of an unpacked layer, or an error
-// wrapping ErrNotFound if the layer is not unpacked.
-func (s *Store) Layer(diffID v1.Hash) (LayerInfo, error) {
+// Layer returns the information of the unpacked layer with the given
+// key, or an error wrapping ErrNotFound if there is none.
+func (s *Store) Layer(key v1.Hash) (LayerInfo, error) {
+	diffID := key
 	var info LayerInfo
-	data, err := os.ReadFile(filepath.Join(s.LayerDir(diffID), "layer.json"))
+	data, err := os.ReadFile(filepath.Join(s.LayerDir(key), "layer.json"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return info, fmt.Errorf("layer %s: %w", diffID, ErrNotFound)
 	}
@@ -63,6 +71,7 @@ func (s *Store) Layer(diffID v1.Hash) (LayerInfo, error) {
 	if err := json.Unmarshal(data, &info); err != nil {
 		return info, fmt.Errorf("read layer %s: %w", diffID, err)
 	}
+	info.Key = key
 	return info, nil
 }
 
@@ -75,6 +84,9 @@ func (s *Store) LockLayer(diffID v1.Hash) (*Lock, error) {
 // t must contain the unpacked tree in diff/. It writes layer.json inside t
 // first, so the renamed directory is complete the moment it appears.
 func (s *Store) CommitLayer(t *Temp, info LayerInfo) error {
+	if info.Key.Hex == "" {
+		info.Key = info.DiffID
+	}
 	data, err := json.Marshal(info)
 	if err != nil {
 		return err
@@ -82,7 +94,7 @@ func (s *Store) CommitLayer(t *Temp, info LayerInfo) error {
 	if err := writeFileSync(filepath.Join(t.Path, "layer.json"), data); err != nil {
 		return fmt.Errorf("commit layer %s: %w", info.DiffID, err)
 	}
-	if err := os.Rename(t.Path, s.LayerDir(info.DiffID)); err != nil {
+	if err := os.Rename(t.Path, s.LayerDir(info.Key)); err != nil {
 		return fmt.Errorf("commit layer %s: %w", info.DiffID, err)
 	}
 	t.release()

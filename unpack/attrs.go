@@ -173,14 +173,20 @@ func (u *unpacker) chown(n node, uid, gid int) error {
 }
 
 // setDirTimes sets the times of every directory entry, deepest first, so
-// that setting a directory's times does not disturb its parent's.
+// that setting a directory's times does not disturb its parent's. Names of
+// the same depth are sorted, which puts siblings together, so their parent
+// is resolved once.
 func (u *unpacker) setDirTimes() error {
 	names := make([]string, 0, len(u.dirTimes))
 	for name := range u.dirTimes {
 		names = append(names, name)
 	}
 	sort.Slice(names, func(i, j int) bool {
-		return depth(names[i]) > depth(names[j])
+		di, dj := depth(names[i]), depth(names[j])
+		if di != dj {
+			return di > dj
+		}
+		return names[i] < names[j]
 	})
 	for _, name := range names {
 		if err := u.setDirTime(name, u.dirTimes[name]); err != nil {
@@ -202,15 +208,19 @@ func (u *unpacker) setDirTime(name string, ts [2]unix.Timespec) error {
 		return node{parent: u.root, base: "."}.setTimes(ts)
 	}
 	dir, base := splitName(name)
-	parent, err := pathrs.OpenatInRoot(u.root, dir)
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
-		return nil // A later entry removed the directory by another name.
+	parent := u.dirs.get(dir)
+	if parent == nil {
+		var err error
+		parent, err = pathrs.OpenatInRoot(u.root, dir)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+			return nil // A later entry removed the directory by another name.
+		}
+		if err != nil {
+			return err
+		}
+		u.dirs.put(dir, parent)
 	}
-	if err != nil {
-		return err
-	}
-	defer parent.Close()
-	err = node{parent: parent, base: base}.setTimes(ts)
+	err := node{parent: parent, base: base}.setTimes(ts)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
 	}

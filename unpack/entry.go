@@ -64,7 +64,6 @@ func (u *unpacker) mkdir(name string, a attrs) error {
 		if err != nil {
 			return err
 		}
-		defer parent.Close()
 		revived, err = u.makeDir(parent, name, base)
 		if err != nil {
 			return err
@@ -120,7 +119,6 @@ func (u *unpacker) createFile(ctx context.Context, name string, r io.Reader, a a
 	if err != nil {
 		return err
 	}
-	defer parent.Close()
 	f, err := u.createAt(parent, name, base)
 	if err != nil {
 		return err
@@ -147,15 +145,31 @@ func (u *unpacker) createFile(ctx context.Context, name string, r io.Reader, a a
 // O_EXCL|O_NOFOLLOW make the open fail, rather than write through, if
 // anything appeared under that name in between.
 func (u *unpacker) createAt(parent *os.File, name, base string) (*os.File, error) {
-	if err := u.replace(parent, name, base); err != nil {
+	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	var n int
+	err := u.createNew(parent, name, base, func() (err error) {
+		n, err = unix.Openat(fd(parent), base, flags, 0o600)
+		return os.NewSyscallError("openat", err)
+	})
+	if err != nil {
 		return nil, err
 	}
-	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	n, err := unix.Openat(fd(parent), base, flags, 0o600)
-	if err != nil {
-		return nil, os.NewSyscallError("openat", err)
-	}
 	return os.NewFile(uintptr(n), name), nil
+}
+
+// createNew calls create, which makes base in parent and fails with EEXIST
+// if the name is taken. In that case it removes what has the name and
+// calls create again. Trying first saves a stat for each new name, the
+// common case.
+func (u *unpacker) createNew(parent *os.File, name, base string, create func() error) error {
+	err := create()
+	if !errors.Is(err, unix.EEXIST) {
+		return err
+	}
+	if err := u.replace(parent, name, base); err != nil {
+		return err
+	}
+	return create()
 }
 
 // writeContent copies r into f and returns the size written. Chunks of zero
@@ -163,7 +177,7 @@ func (u *unpacker) createAt(parent *os.File, name, base string) (*os.File, error
 // declares a huge zero-filled file, takes no disk space for its zeros.
 // ctx is checked between chunks, since such a file can take long to read.
 func (u *unpacker) writeContent(ctx context.Context, f *os.File, r io.Reader) (int64, error) {
-	var off int64
+	var off, end int64 // end is where the data written so far ends
 	for {
 		if err := ctx.Err(); err != nil {
 			return off, err
@@ -173,6 +187,7 @@ func (u *unpacker) writeContent(ctx context.Context, f *os.File, r io.Reader) (i
 			if _, werr := f.WriteAt(u.buf[:n], off); werr != nil {
 				return off, werr
 			}
+			end = off + int64(n)
 		}
 		off += int64(n)
 		if errors.Is(err, io.EOF) {
@@ -183,8 +198,10 @@ func (u *unpacker) writeContent(ctx context.Context, f *os.File, r io.Reader) (i
 		}
 	}
 	// Truncate sets the size when the file ends in a hole.
-	if err := f.Truncate(off); err != nil {
-		return off, err
+	if end < off {
+		if err := f.Truncate(off); err != nil {
+			return off, err
+		}
 	}
 	return off, nil
 }
@@ -201,12 +218,11 @@ func (u *unpacker) symlink(name, target string, a attrs) error {
 	if err != nil {
 		return err
 	}
-	defer parent.Close()
-	if err := u.replace(parent, name, base); err != nil {
+	err = u.createNew(parent, name, base, func() error {
+		return os.NewSyscallError("symlinkat", unix.Symlinkat(target, fd(parent), base))
+	})
+	if err != nil {
 		return err
-	}
-	if err := unix.Symlinkat(target, fd(parent), base); err != nil {
-		return os.NewSyscallError("symlinkat", err)
 	}
 	n := node{entry: name, parent: parent, base: base, kind: unix.S_IFLNK}
 	if err := u.setAttrs(n, a); err != nil {
@@ -238,7 +254,6 @@ func (u *unpacker) mknod(name string, hdr *tar.Header, a attrs) error {
 	if err != nil {
 		return err
 	}
-	defer parent.Close()
 	return u.mknodAt(node{entry: name, parent: parent, base: base, kind: kind}, dev, a)
 }
 
@@ -246,11 +261,10 @@ func (u *unpacker) mknod(name string, hdr *tar.Header, a attrs) error {
 // that mknod may not create (EPERM, as in a user namespace) is skipped and
 // named in one warning at the end of the layer.
 func (u *unpacker) mknodAt(n node, dev uint64, a attrs) error {
-	if err := u.replace(n.parent, n.entry, n.base); err != nil {
-		return err
-	}
 	// Mode 0600 until setAttrs applies the real one.
-	err := unix.Mknodat(fd(n.parent), n.base, n.kind|0o600, int(dev))
+	err := u.createNew(n.parent, n.entry, n.base, func() error {
+		return os.NewSyscallError("mknodat", unix.Mknodat(fd(n.parent), n.base, n.kind|0o600, int(dev)))
+	})
 	if errors.Is(err, unix.EPERM) && n.kind != unix.S_IFIFO {
 		logrus.WithField("entry", n.entry).Debug("skip device node: mknod not permitted")
 		u.skippedDevices = append(u.skippedDevices, n.entry)
@@ -258,7 +272,7 @@ func (u *unpacker) mknodAt(n node, dev uint64, a attrs) error {
 		return nil
 	}
 	if err != nil {
-		return os.NewSyscallError("mknodat", err)
+		return err
 	}
 	if err := u.setAttrs(n, a); err != nil {
 		return err

@@ -33,12 +33,12 @@ func (u *unpacker) hardlink(ctx context.Context, name, linkname string) error {
 	if err != nil {
 		return err
 	}
-	defer parent.Close()
 	n := node{entry: name, parent: parent, base: base, kind: loc.stat.Mode & unix.S_IFMT}
 	if loc.layer == 0 {
 		err = u.linkInLayer(n, loc)
 	} else {
 		err = u.copyFromLower(ctx, n, loc)
+		u.stats.LowerCopies++
 	}
 	if err != nil {
 		return err

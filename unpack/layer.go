@@ -2,6 +2,7 @@ package unpack
 
 import (
 	"archive/tar"
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,21 +18,26 @@ type Options struct {
 	// Lower lists the unpacked diff directories of the layers below this
 	// one, topmost first. A hardlink whose target is not in this layer is
 	// resolved through them (honouring whiteouts and opaque directories)
-	// and the file is copied into dir.
+	// and the file is copied into dir. A parent directory that the layer
+	// has no entry for copies the metadata of the directory they show.
+	// The unpacked tree is therefore right only over the same lower layers.
 	Lower []string
 }
 
 // Stats counts what Layer created.
 type Stats struct {
-	Files     int   // regular files, including those copied from a lower layer
-	Dirs      int   // directory entries, not counting parents created implicitly
-	Symlinks  int   // symbolic links
-	Hardlinks int   // hardlink entries, whether linked or copied from a lower layer
-	Specials  int   // FIFOs and device nodes created
-	Whiteouts int   // whiteout devices created
-	Opaques   int   // directories marked opaque
-	Skipped   int   // entries not created: aufs metadata and devices mknod rejected
-	Bytes     int64 // logical size of the regular files written
+	Files     int // regular files, including those copied from a lower layer
+	Dirs      int // directory entries, not counting parents created implicitly
+	Symlinks  int // symbolic links
+	Hardlinks int // hardlink entries, whether linked or copied from a lower layer
+	Specials  int // FIFOs and device nodes created
+	Whiteouts int // whiteout devices created
+	Opaques   int // directories marked opaque
+	// LowerCopies counts hardlinks whose targets were copied from a lower
+	// layer. Such a layer's content depends on the layers below it.
+	LowerCopies int
+	Skipped     int   // entries not created: aufs metadata and devices mknod rejected
+	Bytes       int64 // logical size of the regular files written
 
 	// OpaqueRoot reports an opaque marker on the layer root. Linux 6.18
 	// overlayfs ignores the opaque xattr on the root of a lower directory,
@@ -41,9 +47,11 @@ type Stats struct {
 
 // unpacker is the state of one Layer call.
 type unpacker struct {
+	ctx   context.Context // the context of the Layer call
 	dir   string
 	root  *os.File // O_PATH handle on dir
 	stack *stack   // dir stacked over the lower layers, for hardlink targets
+	dirs  dirCache // directories that openDir resolved
 
 	// dirTimes maps the name of each directory entry to the access and
 	// modification times from its header. They are set after the last entry,
@@ -58,6 +66,10 @@ type unpacker struct {
 // copyChunk is the size of the buffer used to copy file content.
 const copyChunk = 128 << 10
 
+// readBufferSize is the size of the buffer on the layer stream. Reads of
+// file content of at least this size bypass it.
+const readBufferSize = 64 << 10
+
 // Layer extracts the uncompressed tar stream r into dir, which must exist and
 // be empty. It reads r to EOF, past the end of the archive, so that a caller
 // hashing r covers the whole stream. On error, dir is emptied again.
@@ -66,6 +78,7 @@ func Layer(ctx context.Context, r io.Reader, dir string, opts Options) (_ Stats,
 	if err != nil {
 		return Stats{}, err
 	}
+	u.ctx = ctx
 	defer u.close()
 	defer func() {
 		if err != nil {
@@ -73,6 +86,8 @@ func Layer(ctx context.Context, r io.Reader, dir string, opts Options) (_ Stats,
 		}
 	}()
 
+	// tar.Reader reads headers a block at a time, so buffer the stream.
+	r = bufio.NewReaderSize(r, readBufferSize)
 	if err := u.extract(ctx, tar.NewReader(r)); err != nil {
 		return Stats{}, err
 	}
@@ -127,6 +142,7 @@ func (u *unpacker) checkEmpty() error {
 }
 
 func (u *unpacker) close() {
+	u.dirs.close()
 	if u.stack != nil {
 		u.stack.close()
 	}

@@ -12,16 +12,33 @@ import (
 )
 
 // implicitDirMode is the mode of a parent directory that has no entry of its
-// own in the layer, as tar implementations create them.
+// own in the layer and no directory under its name in the lower layers, as
+// tar implementations create them.
 const implicitDirMode = 0o755
 
 // fd returns the descriptor of f for use in *at system calls.
 func fd(f *os.File) int { return int(f.Fd()) }
 
 // openDir returns a handle on the directory dir (a cleaned name, "." for the
-// root), resolving symlinks as if the layer root were "/". Missing
-// directories are created with mode 0755 and owner 0:0.
+// root), resolving symlinks in this layer as if the layer root were "/".
+// Missing directories are created with the metadata of the lower layers'
+// directory of the same name, or else with mode 0755 and owner 0:0.
+//
+// The handle belongs to u.dirs and stays valid until the next call: callers
+// must not close it.
 func (u *unpacker) openDir(dir string) (*os.File, error) {
+	if f := u.dirs.get(dir); f != nil {
+		return f, nil
+	}
+	f, err := u.resolveDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	u.dirs.put(dir, f)
+	return f, nil
+}
+
+func (u *unpacker) resolveDir(dir string) (*os.File, error) {
 	f, err := pathrs.OpenatInRoot(u.root, dir)
 	if err == nil && !isWhiteoutFile(f) {
 		return f, nil
@@ -39,7 +56,7 @@ func (u *unpacker) openDir(dir string) (*os.File, error) {
 }
 
 // createDirs opens dir one component at a time and creates each missing
-// directory, so that each gets the mode and owner of an implicit parent.
+// directory, so that each gets the metadata of an implicit parent.
 // MkdirAllHandle alone would apply the umask and inherit the group of a
 // setgid parent.
 func (u *unpacker) createDirs(dir string) (*os.File, error) {
@@ -73,21 +90,63 @@ func (u *unpacker) openOrCreateDir(parent *os.File, prefix, part string) (*os.Fi
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+
+	// Look in the lower layers first, since the new directory would hide
+	// theirs from the lookup.
+	lower, found, err := u.lowerDirAttrs(prefix)
+	if err != nil {
+		return nil, err
+	}
 	f, err = pathrs.MkdirAllHandle(u.root, prefix, implicitDirMode)
 	if err != nil {
 		return nil, err
 	}
-	if err := setImplicitAttrs(f); err != nil {
+
+	if found {
+		n := node{entry: prefix, parent: parent, base: part, kind: unix.S_IFDIR, file: f}
+		err = u.setAttrs(n, lower)
+	} else {
+		err = setImplicitAttrs(f)
+	}
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
 }
 
+// lowerDirAttrs returns the metadata of the directory that the lower layers
+// show under name, and whether there is one. An implicit parent over such a
+// directory takes its mode, owner, xattrs and times, as overlayfs's copy-up
+// would, rather than changing what the stacked view shows for it.
+func (u *unpacker) lowerDirAttrs(name string) (attrs, bool, error) {
+	if len(u.stack.roots) == 1 {
+		return attrs{}, false, nil
+	}
+	loc, err := u.stack.lookup(u.ctx, name)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+		return attrs{}, false, nil
+	}
+	if err != nil {
+		return attrs{}, false, fmt.Errorf("look up %q in the lower layers: %w", name, err)
+	}
+	if loc.layer == 0 || !isDir(&loc.stat) {
+		return attrs{}, false, nil
+	}
+	src, base, err := u.stack.openParent(loc)
+	if err != nil {
+		return attrs{}, false, err
+	}
+	defer src.Close()
+	a, err := u.lowerAttrs(nil, node{entry: loc.name, parent: src, base: base}, loc)
+	return a, err == nil, err
+}
+
 // reviveDir replaces the whiteout part in parent with an implicit directory.
 // The layer deleted the directory of that name and then created entries in
 // it, so the new directory is opaque to keep the old contents hidden.
 func (u *unpacker) reviveDir(parent *os.File, part string) (*os.File, error) {
+	u.dirs.invalidate()
 	if err := unix.Unlinkat(fd(parent), part, 0); err != nil {
 		return nil, os.NewSyscallError("unlinkat", err)
 	}
@@ -201,6 +260,7 @@ func (u *unpacker) replace(parent *os.File, name, base string) error {
 	if err != nil || !ok {
 		return err
 	}
+	u.dirs.invalidate()
 	if err := removeEntry(parent, base); err != nil {
 		return fmt.Errorf("remove existing entry: %w", err)
 	}

@@ -46,7 +46,6 @@ func (u *unpacker) whiteout(dir, target string) error {
 	if err != nil {
 		return err
 	}
-	defer parent.Close()
 	if err := u.replace(parent, joinName(dir, target), target); err != nil {
 		return err
 	}
@@ -92,6 +91,5 @@ func (u *unpacker) openOpaqueDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer h.Close()
 	return openDirectory(h, ".")
 }
