@@ -13,7 +13,7 @@ STATICCHECK := $(TOOLS)/staticcheck
 # E2E_FLAGS adds flags to the end-to-end run, such as -v or -run TestRunStdin.
 E2E_FLAGS ?=
 
-.PHONY: build hello test unit e2e ci lint clean
+.PHONY: build hello test unit fuzz e2e ci lint clean
 
 build:
 	CGO_ENABLED=1 $(GO) build $(BUILD_FLAGS) -o bin/kist .
@@ -24,10 +24,16 @@ hello: build
 	$(GO) run ./testdata/mkhello -o build/hello
 	bin/kist run --rm oci:build/hello
 
-test: unit e2e
+test: unit fuzz e2e
 
 unit:
 	$(GO) test $$($(GO) list ./... | grep -v '/e2e$$')
+
+# fuzz runs the unpacker's fuzz target briefly; see unpack/doc.go for a
+# longer session. -fuzzminimizetime keeps the workers fuzzing rather than
+# shrinking the corpus's large seeds.
+fuzz:
+	$(GO) test ./unpack -run '^$$' -fuzz FuzzLayer -fuzztime 20s -fuzzminimizetime 200x
 
 # e2e builds its own kist binary. Tests whose prerequisites are missing
 # skip, unless KIST_E2E_REQUIRE=1 makes them fail.
