@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // httpPolicy enforces docker's rule for plain HTTP: allowed to loopback
@@ -28,6 +29,10 @@ func (p *httpPolicy) RoundTrip(req *http.Request) (*http.Response, error) {
 // newTransport returns the HTTP transport for registry requests.
 func newTransport(insecure bool) http.RoundTripper {
 	base := http.DefaultTransport.(*http.Transport).Clone()
+	// A registry that accepts the connection and then says nothing would
+	// hang a pull forever; one minute is far above a normal reply.
+	// TODO: also time out a blob download that stalls part way.
+	base.ResponseHeaderTimeout = time.Minute
 	if insecure {
 		base.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user turned verification off with --tls-verify=false
 	}
