@@ -13,7 +13,7 @@ STATICCHECK := $(TOOLS)/staticcheck
 # E2E_FLAGS adds flags to the end-to-end run, such as -v or -run TestRunStdin.
 E2E_FLAGS ?=
 
-.PHONY: build hello test unit fuzz e2e ci lint clean
+.PHONY: build hello test unit fuzz corpus e2e ci lint clean
 
 build:
 	CGO_ENABLED=1 $(GO) build $(BUILD_FLAGS) -o bin/kist .
@@ -34,6 +34,10 @@ unit:
 # shrinking the corpus's large seeds.
 fuzz:
 	$(GO) test ./unpack -run '^$$' -fuzz FuzzLayer -fuzztime 20s -fuzzminimizetime 200x
+
+# corpus regenerates testdata/layers, which TestCorpusUpToDate checks.
+corpus:
+	$(GO) run ./testdata/mklayers -o testdata/layers
 
 # e2e builds its own kist binary. Tests whose prerequisites are missing
 # skip, unless KIST_E2E_REQUIRE=1 makes them fail.

@@ -218,16 +218,24 @@ var corpusCases = map[string]corpusCase{
 		"sg/x/y":      wantDir(0o755),
 		"sg/x/y/file": wantFile("under setgid", 0o644),
 	}},
-	"implicit-parent-over-lower-dir": {want: tree{
-		"home":               wantDir(0o755),
-		"home/user":          wantDir(0o700).owner(1000, 100).xattr("user.note", "home").modTime(corpusTime),
-		"home/user/.profile": wantFile("profile", 0o644).owner(1000, 100),
-		"tmp":                wantDir(0o1777),
-		"tmp/new":            wantFile("new", 0o600),
-		"srv":                wantDir(0o2750).owner(0, 50),
-		"srv/a":              wantDir(0o755),
-		"srv/a/b":            wantFile("b", 0o644),
-	}},
+	"implicit-parent-over-lower-dir": {
+		want: tree{
+			"home":               wantDir(0o755),
+			"home/user":          wantDir(0o700).owner(1000, 100).xattr("user.note", "home").modTime(corpusTime),
+			"home/user/.profile": wantFile("profile", 0o644).owner(1000, 100),
+			"tmp":                wantDir(0o1777),
+			"tmp/new":            wantFile("new", 0o600),
+			"srv":                wantDir(0o2750).owner(0, 50),
+			"srv/a":              wantDir(0o755),
+			"srv/a/b":            wantFile("b", 0o644),
+		},
+		check: func(t *testing.T, r corpusResult) {
+			// home, home/user, tmp and srv copy the lower directories.
+			if got := r.stats[1].LowerCopies; got != 4 {
+				t.Errorf("Stats.LowerCopies of layer 1 = %d, want 4", got)
+			}
+		},
+	},
 	"implicit-parent-over-lower-symlink": {want: tree{
 		"usr":             wantDir(0o755),
 		"usr/lib":         wantDir(0o755),
@@ -262,6 +270,10 @@ var corpusCases = map[string]corpusCase{
 		check: func(t *testing.T, r corpusResult) {
 			if got := r.stats[1].Hardlinks; got != 3 {
 				t.Errorf("Stats.Hardlinks of layer 1 = %d, want 3", got)
+			}
+			// The three hardlinks, and usr, the parent of usr/bin/.
+			if got := r.stats[1].LowerCopies; got != 4 {
+				t.Errorf("Stats.LowerCopies of layer 1 = %d, want 4", got)
 			}
 		},
 	},

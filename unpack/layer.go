@@ -33,8 +33,11 @@ type Stats struct {
 	Specials  int // FIFOs and device nodes created
 	Whiteouts int // whiteout devices created
 	Opaques   int // directories marked opaque
-	// LowerCopies counts hardlinks whose targets were copied from a lower
-	// layer. Such a layer's content depends on the layers below it.
+	// LowerCopies counts entries that took content or metadata from a
+	// lower layer: hardlinks whose targets were copied, and parent
+	// directories without an entry of their own that copied the mode, owner,
+	// xattrs and times of a lower directory. Such a layer's content depends
+	// on the layers below it.
 	LowerCopies int
 	Skipped     int   // entries not created: aufs metadata and devices mknod rejected
 	Bytes       int64 // logical size of the regular files written

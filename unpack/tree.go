@@ -105,6 +105,7 @@ func (u *unpacker) openOrCreateDir(parent *os.File, prefix, part string) (*os.Fi
 	if found {
 		n := node{entry: prefix, parent: parent, base: part, kind: unix.S_IFDIR, file: f}
 		err = u.setAttrs(n, lower)
+		u.stats.LowerCopies++
 	} else {
 		err = setImplicitAttrs(f)
 	}
