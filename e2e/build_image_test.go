@@ -59,13 +59,3 @@ func pushTestImage(t *testing.T, repo string, img v1.Image) string {
 	}
 	return ref
 }
-
-// imageID returns the ID that kist reports for img: its config digest.
-func imageID(t *testing.T, img v1.Image) string {
-	t.Helper()
-	id, err := img.ConfigName()
-	if err != nil {
-		t.Fatalf("config digest: %v", err)
-	}
-	return id.String()
-}
