@@ -65,6 +65,7 @@ func NewApp() *cli.App {
 			tagCommand(),
 			psCommand(),
 			rmCommand(),
+			systemCommand(),
 		},
 		OnUsageError: usageError,
 	}

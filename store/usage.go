@@ -1,0 +1,104 @@
+package store
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// DiskUsage is what the store's images and containers occupy.
+type DiskUsage struct {
+	Images       int
+	ActiveImages int
+	// ImageBytes counts each layer once, however many images share it:
+	// the file content of the unpacked layers plus every stored blob.
+	ImageBytes int64
+	// ReclaimableImageBytes is what removing every image that no
+	// container uses would free.
+	ReclaimableImageBytes int64
+	Containers            int
+	// ContainerBytes is the file content that containers wrote.
+	ContainerBytes int64
+	// StoppedContainerBytes is the part of ContainerBytes that exited
+	// containers wrote, which kist rm would free.
+	StoppedContainerBytes int64
+}
+
+// Usage measures the store. Sizes are file content in bytes, not
+// allocated blocks.
+func (s *Store) Usage() (DiskUsage, error) {
+	var u DiskUsage
+	images, err := s.Images()
+	if err != nil {
+		return u, err
+	}
+	containers, err := s.Containers()
+	if err != nil {
+		return u, err
+	}
+
+	used := map[string]bool{}
+	activeLayers := map[string]bool{}
+	for _, c := range containers {
+		used[c.ImageID] = true
+		for _, key := range s.LayerKeys(c.Layers) {
+			activeLayers[key.Hex] = true
+		}
+		u.Containers++
+		size := treeSize(filepath.Join(s.ContainerDir(c.ID), "upper"))
+		u.ContainerBytes += size
+		if c.Status == StatusExited {
+			u.StoppedContainerBytes += size
+		}
+	}
+
+	counted := map[string]bool{}
+	for _, img := range images {
+		u.Images++
+		if used[img.ID.String()] {
+			u.ActiveImages++
+		}
+		for _, key := range s.LayerKeys(img.Layers) {
+			info, err := s.Layer(key)
+			if err != nil || counted[key.Hex] {
+				continue
+			}
+			counted[key.Hex] = true
+			size := info.Size + fileSize(s.BlobPath(info.Digest))
+			u.ImageBytes += size
+			if !activeLayers[key.Hex] {
+				u.ReclaimableImageBytes += size
+			}
+		}
+		meta := fileSize(s.BlobPath(img.ID)) + fileSize(s.BlobPath(img.Manifest))
+		u.ImageBytes += meta
+		if !used[img.ID.String()] {
+			u.ReclaimableImageBytes += meta
+		}
+	}
+	return u, nil
+}
+
+func fileSize(path string) int64 {
+	info, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return info.Size()
+}
+
+// treeSize sums the sizes of the regular files below dir, counting a
+// file with several hardlinks once per name.
+func treeSize(dir string) int64 {
+	var total int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		if info, err := d.Info(); err == nil {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total
+}

@@ -1,0 +1,63 @@
+package store
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+func commitSizedLayer(t *testing.T, st *Store, name string, size int64) v1.Hash {
+	t.Helper()
+	diffID := digestOf([]byte(name))
+	tmp, err := st.TempDir("layer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(tmp.Path, "diff"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CommitLayer(tmp, LayerInfo{DiffID: diffID, Digest: digestOf([]byte(name + " blob")), Size: size}); err != nil {
+		t.Fatal(err)
+	}
+	return diffID
+}
+
+func TestUsageCountsSharedLayersOnce(t *testing.T) {
+	st := openTest(t)
+	shared := commitSizedLayer(t, st, "shared", 1000)
+	own := commitSizedLayer(t, st, "own", 10)
+	a := Image{ID: digestOf([]byte("a")), Manifest: digestOf([]byte("ma")), Layers: []v1.Hash{shared}, Created: time.Unix(1, 0)}
+	b := Image{ID: digestOf([]byte("b")), Manifest: digestOf([]byte("mb")), Layers: []v1.Hash{shared, own}, Created: time.Unix(2, 0)}
+	if err := st.AddImage(a, "r/a:1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddImage(b, "r/b:1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateContainer(ContainerState{ImageID: a.ID.String(), Layers: a.Layers, Status: StatusExited}); err != nil {
+		t.Fatal(err)
+	}
+
+	u, err := st.Usage()
+	if err != nil {
+		t.Fatalf("Usage: %v", err)
+	}
+	if u.Images != 2 {
+		t.Errorf("images = %d, want 2", u.Images)
+	}
+	if u.ActiveImages != 1 {
+		t.Errorf("active images = %d, want 1", u.ActiveImages)
+	}
+	if u.ImageBytes != 1010 {
+		t.Errorf("image bytes = %d, want 1010: the shared layer once plus the other", u.ImageBytes)
+	}
+	if u.ReclaimableImageBytes != 10 {
+		t.Errorf("reclaimable = %d, want 10: the layer no container uses", u.ReclaimableImageBytes)
+	}
+	if u.Containers != 1 {
+		t.Errorf("containers = %d, want 1", u.Containers)
+	}
+}
