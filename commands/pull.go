@@ -139,7 +139,7 @@ func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy
 	if ref.LayoutPath != "" {
 		// The name of a layout image only echoes its directory, so the
 		// stored image under that name may come from another layout or
-		// an older build; reading index.json again is cheap.
+		// an older build. Reading index.json again is cheap.
 		return pullImage(c, st, ref)
 	}
 	img, err := st.LookupImage(ref.Name)

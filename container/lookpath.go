@@ -23,9 +23,9 @@ var ErrCommandNotExecutable = errors.New("not executable")
 
 // checkCommand finds argv0 in the container's rootfs as execvp in the
 // container would, so that kist can report a missing command before
-// starting anything: through PATH unless the name contains a slash,
-// skipping entries that exist but cannot be executed while remembering
-// them, and following a script's #! line to its interpreter.
+// starting anything. It searches PATH unless the name contains a slash.
+// It skips entries that exist but cannot be executed, and reports one if
+// nothing else matches. It follows a script's #! line to its interpreter.
 func checkCommand(rootfs, argv0, cwd, pathEnv string) error {
 	if argv0 == "" {
 		return fmt.Errorf("%w: the command is empty", ErrCommandNotFound)

@@ -96,8 +96,8 @@ func forwardSignals(ctx context.Context, signals <-chan os.Signal, p *libcontain
 			return
 		case sig := <-signals:
 			if rootless.ParentGone() {
-				// The kist process the user started was killed, so
-				// nobody is left to receive the container's output or
+				// The kist process the user started was killed, so no
+				// process is left to receive the container's output or
 				// status: stop it, and let Run clean up.
 				logrus.Debugf("kist's parent process exited; killing the container")
 				sig = unix.SIGKILL

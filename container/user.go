@@ -11,8 +11,8 @@ import (
 
 // checkUserMapped makes sure the container's user exists in kist's user
 // namespace. A user without subordinate IDs has only uid and gid 0 there,
-// so an image that runs as another user cannot start; the error says how
-// to fix that, where libcontainer would only report "cannot setgid to
+// so an image that runs as another user cannot start. The error explains
+// the fix, where libcontainer would only report "cannot setgid to
 // unmapped gid".
 // Supplementary groups that are not mapped are dropped, as setgroups
 // could not set them either.

@@ -69,7 +69,7 @@ func ensureLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID, c
 }
 
 // presentLayer finds an unpacked layer: under its diff ID when its
-// content stands alone, or under its chain ID when it copied content
+// content is self-contained, or under its chain ID when it copied content
 // from the layers below.
 func presentLayer(st *store.Store, diffID, chainID v1.Hash) (store.LayerInfo, bool) {
 	if info, err := st.Layer(diffID); err == nil && !info.DependsOnLower {

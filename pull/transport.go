@@ -29,8 +29,8 @@ func (p *httpPolicy) RoundTrip(req *http.Request) (*http.Response, error) {
 // newTransport returns the HTTP transport for registry requests.
 func newTransport(insecure bool) http.RoundTripper {
 	base := http.DefaultTransport.(*http.Transport).Clone()
-	// A registry that accepts the connection and then says nothing would
-	// hang a pull forever; one minute is far above a normal reply.
+	// A registry that accepts the connection and never responds would
+	// hang a pull forever. One minute is far above a normal response time.
 	// TODO: also time out a blob download that stalls part way.
 	base.ResponseHeaderTimeout = time.Minute
 	if insecure {

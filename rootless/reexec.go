@@ -175,7 +175,7 @@ func Continue() error {
 		return awaitMapAndExec()
 	case stageReady:
 		// An exec that gains capabilities clears the parent-death signal,
-		// as the second exec of the wait stage does; set it again, and
+		// as the second exec of the wait stage does. Set it again, and
 		// stop if the parent already died in between.
 		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGTERM), 0, 0, 0); err != nil {
 			return fmt.Errorf("set parent-death signal: %w", err)

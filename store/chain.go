@@ -24,10 +24,11 @@ func ChainIDs(diffIDs []v1.Hash) []v1.Hash {
 	return chain
 }
 
-// LayerKeys returns the directory key of each layer of a stack: its diff
-// ID when the layer was unpacked on its own, or its chain ID when its
-// content depends on the layers below it, as a hardlink copied from a
-// lower layer makes it. A layer that is not unpacked gets its diff ID.
+// LayerKeys returns the directory key of each layer of a stack. The key
+// is the diff ID of a self-contained layer, or the chain ID of a layer
+// whose content depends on the layers below it, for example through a
+// hardlink copied from a lower layer. A layer that is not unpacked gets
+// its diff ID.
 func (s *Store) LayerKeys(diffIDs []v1.Hash) []v1.Hash {
 	chain := ChainIDs(diffIDs)
 	keys := make([]v1.Hash, len(diffIDs))

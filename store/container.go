@@ -47,7 +47,7 @@ func (s *Store) ContainerDir(id string) string {
 // CreateContainer makes the directory of a new container with a fresh
 // 64-hex-digit ID, as docker's IDs look, and state.json in it, and returns
 // the ID. The directory appears with its state already written, so
-// garbage collection always sees which layers the container uses.
+// garbage collection always finds which layers the container uses.
 func (s *Store) CreateContainer(state ContainerState) (string, error) {
 	state.ID = randomHex(32)
 	t, err := s.TempDir("container")

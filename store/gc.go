@@ -11,7 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Usage is what garbage collection freed.
+// Usage is the count and size of what garbage collection removed.
 type Usage struct {
 	Layers int
 	Blobs  int

@@ -6,15 +6,15 @@ import (
 	"path/filepath"
 )
 
-// DiskUsage is what the store's images and containers occupy.
+// DiskUsage is the space that the store's images and containers occupy.
 type DiskUsage struct {
 	Images       int
 	ActiveImages int
 	// ImageBytes counts each layer once, however many images share it:
 	// the file content of the unpacked layers plus every stored blob.
 	ImageBytes int64
-	// ReclaimableImageBytes is what removing every image that no
-	// container uses would free.
+	// ReclaimableImageBytes is the space that removing every image that
+	// no container uses would free.
 	ReclaimableImageBytes int64
 	Containers            int
 	// ContainerBytes is the file content that containers wrote.
