@@ -20,7 +20,7 @@ func humanSize(n int64) string {
 	return fmt.Sprintf("%.3g%s", f, units[i])
 }
 
-// humanDuration formats how long ago t was, as docker does: "2 hours ago".
+// humanAgo formats how long before now t was, as docker does: "2 hours ago".
 func humanAgo(t time.Time, now time.Time) string {
 	if t.IsZero() {
 		return "N/A"

@@ -11,8 +11,8 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Usage is the count and size of what garbage collection removed.
-type Usage struct {
+// Reclaimed is the count and size of what garbage collection removed.
+type Reclaimed struct {
 	Layers int
 	Blobs  int
 	// Bytes counts the unpacked size of the removed layers plus the size
@@ -24,24 +24,24 @@ type Usage struct {
 // container refers to. It waits until no pull or run holds UseLayers,
 // and holds the image index lock, so no new reference can appear while it
 // decides.
-func (s *Store) CollectGarbage() (Usage, error) {
+func (s *Store) CollectGarbage() (Reclaimed, error) {
 	gc, err := s.lock("gc")
 	if err != nil {
-		return Usage{}, err
+		return Reclaimed{}, err
 	}
 	defer gc.Unlock()
 	index, err := s.lock("images")
 	if err != nil {
-		return Usage{}, err
+		return Reclaimed{}, err
 	}
 	defer index.Unlock()
 
 	layers, blobs, err := s.references()
 	if err != nil {
-		return Usage{}, err
+		return Reclaimed{}, err
 	}
 
-	var usage Usage
+	var usage Reclaimed
 	err = s.sweepDir(s.path("layers", "sha256"), func(hex string) bool { return layers[hex] }, func(hex string) {
 		if info, err := s.Layer(v1.Hash{Algorithm: "sha256", Hex: hex}); err == nil {
 			usage.Bytes += info.Size

@@ -75,8 +75,8 @@ func (u *unpacker) linkInLayer(n node, loc location) error {
 }
 
 // copyFromLower creates n as a copy of loc, an entry of a lower layer.
-// TODO: link further names of the same lower file to the first copy;
-// today each is a full copy, so a tiny layer can write a lot of data.
+// TODO: link further names of the same lower file to the first copy.
+// Each is a full copy now, so a tiny layer can write a lot of data.
 func (u *unpacker) copyFromLower(ctx context.Context, n node, loc location) error {
 	src, srcBase, err := u.stack.openParent(loc)
 	if err != nil {

@@ -15,8 +15,8 @@
 // bytes: entries have fixed times and owners, and cases are written in name
 // order. The compressed variants use stored deflate blocks and raw zstd
 // blocks, whose encoding does not change with the compressor's version.
-// The corpus test regenerates the corpus and fails when a file differs, so
-// change a case here and rerun this command; never edit a tar by hand.
+// The corpus test regenerates the corpus and fails when a file differs.
+// Change a case here and rerun this command instead of editing a tar.
 package main
 
 import (
