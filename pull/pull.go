@@ -48,6 +48,36 @@ func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (s
 	if opts.Platform.OS == "" {
 		opts.Platform = HostPlatform()
 	}
+	img, err := resolveImage(ctx, ref, opts)
+	if err != nil {
+		return store.Image{}, err
+	}
+	if opts.RequirePlatform {
+		if err := checkPlatform(ref.Name, img, opts.Platform); err != nil {
+			return store.Image{}, err
+		}
+	}
+
+	tag := ref.Name
+	if _, byDigest := ref.Remote.(name.Digest); byDigest {
+		tag = ""
+	}
+	return Add(ctx, st, img, Target{Display: ref.Name, Tag: tag, Ref: ref}, opts)
+}
+
+// Target says how Add records an image.
+type Target struct {
+	// Display names the image in errors and progress.
+	Display string
+	// Tag, when set, is the name the image is recorded under.
+	Tag string
+	// Ref, when it names a registry image, adds a repository@digest.
+	Ref Reference
+}
+
+// Add copies img, from any source, into st and records it as to says.
+// Layers already in the store are not fetched again.
+func Add(ctx context.Context, st *store.Store, img v1.Image, to Target, opts Options) (store.Image, error) {
 	if opts.OnLayer == nil {
 		opts.OnLayer = func(LayerEvent) {}
 	}
@@ -63,70 +93,58 @@ func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (s
 	}
 	defer hold.Unlock()
 
-	img, err := resolveImage(ctx, ref, opts)
+	rec, err := describe(to.Display, img)
 	if err != nil {
 		return store.Image{}, err
-	}
-	rec, err := describe(ref, img)
-	if err != nil {
-		return store.Image{}, err
-	}
-	if opts.RequirePlatform {
-		if err := checkPlatform(ref, img, opts.Platform); err != nil {
-			return store.Image{}, err
-		}
 	}
 	if opts.OnStart != nil {
 		opts.OnStart(rec.ID, len(rec.Layers))
 	}
 
 	if err := storeMetadata(st, img, rec); err != nil {
-		return store.Image{}, fmt.Errorf("pull %s: %w", ref.Name, err)
+		return store.Image{}, fmt.Errorf("pull %s: %w", to.Display, err)
 	}
 	size, err := fetchLayers(ctx, st, img, rec.Layers, opts)
 	if err != nil {
-		return store.Image{}, fmt.Errorf("pull %s: %w", ref.Name, err)
+		return store.Image{}, fmt.Errorf("pull %s: %w", to.Display, err)
 	}
 	rec.Size = size
 
-	tag := ref.Name
-	if _, byDigest := ref.Remote.(name.Digest); byDigest {
-		tag = ""
-	}
-	if err := st.AddImage(rec, tag, repoDigest(ref, rec.Manifest)); err != nil {
-		return store.Image{}, fmt.Errorf("pull %s: %w", ref.Name, err)
+	if err := st.AddImage(rec, to.Tag, repoDigest(to.Ref, rec.Manifest)); err != nil {
+		return store.Image{}, fmt.Errorf("pull %s: %w", to.Display, err)
 	}
 	return st.LookupImage(rec.ID.String())
 }
 
-// describe builds the store record of img from its manifest and config.
-func describe(ref Reference, img v1.Image) (store.Image, error) {
+// describe builds the store record of img from its manifest and config;
+// refName names the image in errors.
+func describe(refName string, img v1.Image) (store.Image, error) {
 	manifestDigest, err := img.Digest()
 	if err != nil {
-		return store.Image{}, fmt.Errorf("read manifest of %s: %w", ref.Name, err)
+		return store.Image{}, fmt.Errorf("read manifest of %s: %w", refName, err)
 	}
 	mediaType, err := img.MediaType()
 	if err != nil {
-		return store.Image{}, fmt.Errorf("read manifest of %s: %w", ref.Name, err)
+		return store.Image{}, fmt.Errorf("read manifest of %s: %w", refName, err)
 	}
 	if !mediaType.IsImage() {
-		return store.Image{}, fmt.Errorf("%s has media type %s, which is not an image manifest kist can run", ref.Name, mediaType)
+		return store.Image{}, fmt.Errorf("%s has media type %s, which is not an image manifest kist can run", refName, mediaType)
 	}
 	configDigest, err := img.ConfigName()
 	if err != nil {
-		return store.Image{}, fmt.Errorf("read config of %s: %w", ref.Name, err)
+		return store.Image{}, fmt.Errorf("read config of %s: %w", refName, err)
 	}
 	config, err := img.ConfigFile()
 	if err != nil {
-		return store.Image{}, fmt.Errorf("read config of %s: %w", ref.Name, err)
+		return store.Image{}, fmt.Errorf("read config of %s: %w", refName, err)
 	}
 	layers, err := img.Layers()
 	if err != nil {
-		return store.Image{}, fmt.Errorf("read layers of %s: %w", ref.Name, err)
+		return store.Image{}, fmt.Errorf("read layers of %s: %w", refName, err)
 	}
 	if len(layers) != len(config.RootFS.DiffIDs) {
 		return store.Image{}, fmt.Errorf("image %s is invalid: its manifest lists %d layers but its config %d diff IDs",
-			ref.Name, len(layers), len(config.RootFS.DiffIDs))
+			refName, len(layers), len(config.RootFS.DiffIDs))
 	}
 
 	return store.Image{
@@ -170,15 +188,15 @@ func repoDigest(ref Reference, manifest v1.Hash) string {
 
 // checkPlatform rejects an image whose config is for another platform
 // than want.
-func checkPlatform(ref Reference, img v1.Image, want v1.Platform) error {
+func checkPlatform(refName string, img v1.Image, want v1.Platform) error {
 	config, err := img.ConfigFile()
 	if err != nil {
-		return fmt.Errorf("read config of %s: %w", ref.Name, err)
+		return fmt.Errorf("read config of %s: %w", refName, err)
 	}
 	got := v1.Platform{OS: config.OS, Architecture: config.Architecture, Variant: config.Variant}
 	if !got.Satisfies(want) {
 		return fmt.Errorf("image %s is for platform %s, not %s; pull it without --platform or name another image",
-			ref.Name, got.String(), want.String())
+			refName, got.String(), want.String())
 	}
 	return nil
 }
