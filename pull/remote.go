@@ -17,12 +17,7 @@ import (
 // remoteImage fetches the manifest that a registry reference names and
 // resolves an index to opts.Platform.
 func remoteImage(ctx context.Context, ref Reference, opts Options) (v1.Image, error) {
-	remoteOpts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithTransport(newTransport(opts.Insecure)),
-		remote.WithPlatform(opts.Platform),
-	}
+	remoteOpts := append(RemoteOptions(ctx, opts), remote.WithPlatform(opts.Platform))
 	desc, err := remote.Get(ref.Remote, remoteOpts...)
 	if err != nil {
 		return nil, registryError(ref, err)
@@ -35,6 +30,16 @@ func remoteImage(ctx context.Context, ref Reference, opts Options) (v1.Image, er
 		return nil, registryError(ref, err)
 	}
 	return img, nil
+}
+
+// RemoteOptions returns what every request to a registry needs: the
+// context, credentials and HTTP transport. Push uses them too.
+func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithTransport(newTransport(opts.Insecure)),
+	}
 }
 
 // imageFromIndex picks the platform's image from an index and names the
