@@ -2,6 +2,7 @@ package pull
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -12,15 +13,43 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // remoteImage fetches the manifest that a registry reference names and
-// resolves an index to opts.Platform.
+// resolves an index to opts.Platform. It tries the mirrors that the
+// registry configuration names first.
 func remoteImage(ctx context.Context, ref Reference, opts Options) (v1.Image, error) {
-	remoteOpts := append(RemoteOptions(ctx, opts), remote.WithPlatform(opts.Platform))
+	return fetchImage(ctx, ref, opts, defaultResilience)
+}
+
+// RemoteOptions returns what every request to a registry needs: the
+// context, credentials and HTTP transport. Push uses them too.
+func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
+	return remoteOptions(ctx, opts, defaultResilience)
+}
+
+func remoteOptions(ctx context.Context, opts Options, r resilience) []remote.Option {
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithTransport(r.wrap(newTransport(opts.Insecure))),
+		// retryTransport retries instead, honouring Retry-After.
+		remote.WithRetryStatusCodes(),
+		remote.WithRetryPredicate(retryOutside),
+	}
+}
+
+// getImage fetches the manifest at one source.
+func getImage(ctx context.Context, ref Reference, opts Options, r resilience) (v1.Image, error) {
+	remoteOpts := append(remoteOptions(ctx, opts, r), remote.WithPlatform(opts.Platform))
 	desc, err := remote.Get(ref.Remote, remoteOpts...)
 	if err != nil {
 		return nil, registryError(ref, err)
+	}
+	if isSchema1(desc) {
+		return nil, fmt.Errorf("image %s uses Docker's deprecated schema 1 manifest format, which kist cannot run; "+
+			"push it again with a current docker or skopeo to convert it", ref.Name)
 	}
 	if desc.MediaType.IsIndex() {
 		return imageFromIndex(ref, desc, opts.Platform)
@@ -32,14 +61,17 @@ func remoteImage(ctx context.Context, ref Reference, opts Options) (v1.Image, er
 	return img, nil
 }
 
-// RemoteOptions returns what every request to a registry needs: the
-// context, credentials and HTTP transport. Push uses them too.
-func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
-	return []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithTransport(newTransport(opts.Insecure)),
+// isSchema1 reports whether desc is a Docker schema 1 manifest, by its
+// media type or, when a registry sends a generic one, by its
+// schemaVersion field.
+func isSchema1(desc *remote.Descriptor) bool {
+	if desc.MediaType == types.DockerManifestSchema1 || desc.MediaType == types.DockerManifestSchema1Signed {
+		return true
 	}
+	var version struct {
+		SchemaVersion int `json:"schemaVersion"`
+	}
+	return json.Unmarshal(desc.Manifest, &version) == nil && version.SchemaVersion == 1
 }
 
 // imageFromIndex picks the platform's image from an index and names the
@@ -65,6 +97,9 @@ func registryError(ref Reference, err error) error {
 		case terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden:
 			return fmt.Errorf("pull %s: registry %s denied access (HTTP %d); log in with docker login or check the name",
 				ref.Name, registry, terr.StatusCode)
+		case retryableStatus(terr.StatusCode):
+			return fmt.Errorf("pull %s: registry %s returned HTTP %d on every attempt; wait and pull again: %v",
+				ref.Name, registry, terr.StatusCode, terr)
 		default:
 			return fmt.Errorf("pull %s: registry %s returned HTTP %d: %v", ref.Name, registry, terr.StatusCode, terr)
 		}

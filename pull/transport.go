@@ -31,7 +31,7 @@ func newTransport(insecure bool) http.RoundTripper {
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	// A registry that accepts the connection and never responds would
 	// hang a pull forever. One minute is far above a normal response time.
-	// TODO: also time out a blob download that stalls part way.
+	// A blob download that stalls after its headers is resumeTransport's.
 	base.ResponseHeaderTimeout = time.Minute
 	if insecure {
 		base.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user turned verification off with --tls-verify=false
