@@ -110,8 +110,9 @@ func checkLocation(key, value string) error {
 	return nil
 }
 
-// registryHeader matches a [[registry]] table header.
-var registryHeader = regexp.MustCompile(`^\s*\[\[\s*"?registry"?\s*\]\]`)
+// registryHeader matches a [[registry]] table header, or [registry],
+// which the decoder reads as a list of one.
+var registryHeader = regexp.MustCompile(`^\s*\[\[?\s*"?registry"?\s*\]\]?\s*(#.*)?$`)
 
 // tableLines returns the line numbers of the [[registry]] headers, in
 // order, because the decoder keeps no positions of the values.
@@ -135,6 +136,12 @@ func decodeError(path string, err error) error {
 			path, row, strings.Join(first.Key(), "."), knownKeys)
 	}
 	var decodeErr *toml.DecodeError
+	if errors.As(err, &decodeErr) && strings.Contains(decodeErr.Error(), "cannot decode") {
+		row, _ := decodeErr.Position()
+		return fmt.Errorf("registry configuration %s, line %d: %s has the wrong type; "+
+			"prefix and location are strings in quotes, insecure and blocked are true or false",
+			path, row, strings.Join(decodeErr.Key(), "."))
+	}
 	if errors.As(err, &decodeErr) {
 		row, _ := decodeErr.Position()
 		return fmt.Errorf("registry configuration %s, line %d: %s; fix the TOML syntax there", path, row, decodeErr.Error())
