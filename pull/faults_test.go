@@ -12,7 +12,7 @@ import (
 )
 
 // faultProxy serves a registry handler and breaks the requests its
-// faults select. It answers blob GETs itself, from the full blob, so it
+// faults select. It serves blob GETs itself, from the full blob, so it
 // can cut them anywhere and serve "Range: bytes=N-" (which the in-memory
 // registry does not).
 type faultProxy struct {
@@ -114,7 +114,7 @@ func (p *faultProxy) blob(r *http.Request) []byte {
 	return rec.Body.Bytes()
 }
 
-// serveBlob answers a blob GET, honouring "Range: bytes=N-" when
+// serveBlob serves a blob GET, honouring "Range: bytes=N-" when
 // ranges is set.
 func (p *faultProxy) serveBlob(w http.ResponseWriter, r *http.Request, ranges bool) {
 	body := p.blob(r)
@@ -143,7 +143,7 @@ func rangeFrom(r *http.Request) int {
 	return n
 }
 
-// status answers with code and headers, and no body.
+// status responds with code and headers, and no body.
 func status(code int, headers ...string) func(*faultProxy, http.ResponseWriter, *http.Request) {
 	return func(p *faultProxy, w http.ResponseWriter, r *http.Request) {
 		for i := 0; i+1 < len(headers); i += 2 {
@@ -154,9 +154,8 @@ func status(code int, headers ...string) func(*faultProxy, http.ResponseWriter, 
 }
 
 // cutAfter sends the headers of the whole blob, or of the requested rest,
-// and n bytes of it, then closes the connection: with a TCP reset when
-// reset is set, else with a plain close the client sees as an unexpected
-// EOF.
+// and n bytes of it, then closes the connection. With reset set, the close
+// is a TCP reset. Otherwise the client sees an unexpected EOF.
 func cutAfter(n int, reset bool) func(*faultProxy, http.ResponseWriter, *http.Request) {
 	return func(p *faultProxy, w http.ResponseWriter, r *http.Request) {
 		body := p.blob(r)

@@ -129,7 +129,7 @@ var errStalled = errors.New("download stalled")
 // break.
 type resumingBody struct {
 	transport *resumeTransport
-	// req is the request that the first stream answered.
+	// req is the request of the first stream.
 	req    *http.Request
 	stream *blobStream
 	blob   string
@@ -199,7 +199,7 @@ func (b *resumingBody) resume(cause error) error {
 	}
 }
 
-// requestRest asks the registry for the blob from b.offset on.
+// requestRest requests the blob from b.offset on.
 func (b *resumingBody) requestRest() error {
 	req := b.req.Clone(b.req.Context())
 	req.Header.Set("Range", "bytes="+strconv.FormatInt(b.offset, 10)+"-")
@@ -220,7 +220,7 @@ func (b *resumingBody) requestRest() error {
 			b.blob, b.req.URL.Host, b.progress(), resp.Status)
 	case !ok || start != b.offset:
 		stream.close()
-		return fmt.Errorf("download blob %s from %s: asked for the bytes from %d on, but the registry sent Content-Range %q; pull again",
+		return fmt.Errorf("download blob %s from %s: requested the bytes from %d on, but the registry sent Content-Range %q; pull again",
 			b.blob, b.req.URL.Host, b.offset, resp.Header.Get("Content-Range"))
 	}
 	b.stream = stream

@@ -13,7 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// retryPolicy says how often and how long a registry request is retried.
+// retryPolicy sets how often and how long a registry request is retried.
 type retryPolicy struct {
 	// attempts is the total number of tries, the first included.
 	attempts int
@@ -21,7 +21,7 @@ type retryPolicy struct {
 	// further try.
 	delay time.Duration
 	// maxDelay caps one wait, including one that a Retry-After header
-	// asks for, so a registry cannot stall a pull for an hour.
+	// requests, so a registry cannot stall a pull for an hour.
 	maxDelay time.Duration
 }
 
@@ -114,8 +114,7 @@ func retryOutside(err error) bool {
 	return retryable(nil, err)
 }
 
-// resilience is how registry requests ride out a failing network or
-// registry.
+// resilience is the retry policy and stall timeout of registry requests.
 type resilience struct {
 	retry retryPolicy
 	stall time.Duration
@@ -160,7 +159,7 @@ func retryable(resp *http.Response, err error) bool {
 	return retryableStatus(resp.StatusCode)
 }
 
-// retryableStatus reports whether a registry may answer differently to
+// retryableStatus reports whether a registry may respond differently to
 // the same request a little later.
 func retryableStatus(code int) bool {
 	switch code {

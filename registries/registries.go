@@ -31,15 +31,15 @@ type Registry struct {
 	// docker.io or registry.example.com/team. It matches a repository
 	// equal to it or below it.
 	Prefix string
-	// Location is where the repositories under Prefix are pulled from;
-	// it replaces Prefix in the reference.
+	// Location is the registry and namespace that the repositories under
+	// Prefix are pulled from. It replaces Prefix in the reference.
 	Location string
 	// Insecure allows plain HTTP and unverified TLS to Location.
 	Insecure bool
 	// Blocked rejects every pull under Prefix.
 	Blocked bool
 	Mirrors []Mirror
-	// Line is where the entry starts in the file.
+	// Line is the line number of the entry's table header in the file.
 	Line int
 }
 
@@ -52,7 +52,7 @@ type Mirror struct {
 
 // DefaultPath returns $XDG_CONFIG_HOME/kist/registries.toml, with
 // XDG_CONFIG_HOME defaulting to ~/.config as the XDG base directory
-// specification says.
+// specification requires.
 func DefaultPath() (string, error) {
 	if dir := os.Getenv("XDG_CONFIG_HOME"); filepath.IsAbs(dir) {
 		return filepath.Join(dir, "kist", "registries.toml"), nil
