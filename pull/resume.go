@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -49,9 +50,10 @@ func (t *resumeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp.StatusCode != http.StatusOK || resp.Uncompressed {
 		return resp, nil
 	}
+	ctx, cancel := context.WithCancel(req.Context())
 	resp.Body = &resumingBody{
-		transport: t, req: req, stream: stream, size: resp.ContentLength,
-		blob: blobName(req),
+		transport: t, req: req, ctx: ctx, cancel: cancel,
+		stream: stream, size: resp.ContentLength, blob: blobName(req),
 	}
 	return resp, nil
 }
@@ -130,9 +132,16 @@ var errStalled = errors.New("download stalled")
 type resumingBody struct {
 	transport *resumeTransport
 	// req is the request of the first stream.
-	req    *http.Request
-	stream *blobStream
+	req *http.Request
+	// ctx ends when the body is closed, which stops a resume under way.
+	ctx    context.Context
+	cancel context.CancelFunc
 	blob   string
+
+	// mu guards stream, which Close may close while Read replaces it.
+	mu     sync.Mutex
+	stream *blobStream
+
 	// offset counts the bytes delivered; size is the blob's length, or
 	// -1 when the registry did not send it.
 	offset, size int64
@@ -147,7 +156,11 @@ func (b *resumingBody) Read(p []byte) (int, error) {
 		if b.err != nil {
 			return 0, b.err
 		}
-		n, err := b.stream.read(p, b.transport.stall)
+		b.mu.Lock()
+		stream := b.stream
+		b.mu.Unlock()
+
+		n, err := stream.read(p, b.transport.stall)
 		b.offset += int64(n)
 		if n > 0 {
 			b.failures = 0
@@ -155,12 +168,12 @@ func (b *resumingBody) Read(p []byte) (int, error) {
 		if err == nil || err == io.EOF {
 			return n, err
 		}
-		if !resumable(b.req.Context(), err) {
+		if !resumable(b.ctx, err) {
 			b.err = err
 			return n, err
 		}
 
-		b.stream.close()
+		stream.close()
 		b.err = b.resume(err)
 		if n > 0 {
 			return n, nil
@@ -170,6 +183,9 @@ func (b *resumingBody) Read(p []byte) (int, error) {
 
 // Close implements io.Closer.
 func (b *resumingBody) Close() error {
+	b.cancel()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.stream.close()
 	return nil
 }
@@ -187,12 +203,12 @@ func (b *resumingBody) resume(cause error) error {
 		wait := policy.wait(b.failures + 1)
 		logrus.Debugf("download blob %s from %s broke at %s: %v; resuming in %v (attempt %d of %d)",
 			b.blob, b.req.URL.Host, b.progress(), cause, wait, b.failures+1, policy.attempts)
-		if err := sleep(b.req.Context(), wait); err != nil {
+		if err := sleep(b.ctx, wait); err != nil {
 			return err
 		}
 
 		err := b.requestRest()
-		if err == nil || !resumable(b.req.Context(), err) {
+		if err == nil || !resumable(b.ctx, err) {
 			return err
 		}
 		cause = err
@@ -201,7 +217,9 @@ func (b *resumingBody) resume(cause error) error {
 
 // requestRest requests the blob from b.offset on.
 func (b *resumingBody) requestRest() error {
-	req := b.req.Clone(b.req.Context())
+	// NOTE: the request carries the bearer token of the first request. A
+	// registry whose token expired since returns 401, which fails the pull.
+	req := b.req.Clone(b.ctx)
 	req.Header.Set("Range", "bytes="+strconv.FormatInt(b.offset, 10)+"-")
 	stream, resp, err := b.transport.open(req)
 	if err != nil {
@@ -222,6 +240,12 @@ func (b *resumingBody) requestRest() error {
 		stream.close()
 		return fmt.Errorf("download blob %s from %s: requested the bytes from %d on, but the registry sent Content-Range %q; pull again",
 			b.blob, b.req.URL.Host, b.offset, resp.Header.Get("Content-Range"))
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.ctx.Err(); err != nil {
+		stream.close()
+		return err
 	}
 	b.stream = stream
 	return nil

@@ -2,6 +2,7 @@ package pull
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -237,4 +238,41 @@ func resetConnection(p *faultProxy, w http.ResponseWriter, r *http.Request) {
 		_ = tcp.SetLinger(0)
 	}
 	conn.Close()
+}
+
+func TestResumeStopsOnClose(t *testing.T) {
+	proxy, ref, _, layer := faultImage(t)
+	proxy.add(layer, -1, stallAfter(1000))
+	slow := resilience{retry: fastResilience.retry, stall: time.Hour}
+	client := &http.Client{Transport: slow.wrap(http.DefaultTransport)}
+	host := strings.Split(ref, "/")[0]
+
+	resp, err := client.Get("http://" + host + "/v2/test/faults/blobs/" + layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1000)
+	if _, err := io.ReadFull(resp.Body, buf); err != nil {
+		t.Fatalf("read the first 1000 bytes: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := resp.Body.Read(buf)
+		done <- err
+	}()
+
+	// Closing the body ends the stalled read, as the pull does when it
+	// stops early, and starts no resume.
+	resp.Body.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("read after close returned no error")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("read still blocked 30s after the body was closed")
+	}
+	if requests := proxy.gets(layer); len(requests) != 1 {
+		t.Errorf("layer requests = %q, want only the first", requests)
+	}
 }
