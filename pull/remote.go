@@ -29,6 +29,8 @@ func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
 	return remoteOptions(ctx, opts, defaultResilience)
 }
 
+// remoteOptions returns RemoteOptions with the retries and stall timeout
+// of r.
 func remoteOptions(ctx context.Context, opts Options, r resilience) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
