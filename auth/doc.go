@@ -13,9 +13,9 @@
 //
 // The first file that has credentials for a registry wins. Within a file,
 // a credential helper named in credHelpers for the registry comes first,
-// then the credsStore helper, then the auths entries, the most specific
-// key first: podman lets auths hold a key per repository, such as
-// quay.io/team/app, beside one for the whole registry.
+// then the credsStore helper, then the auths entries. Podman lets auths
+// contain a key per repository, such as quay.io/team/app, beside one for
+// the whole registry, so the most specific key is tried first.
 //
 // Keys are compared as docker and podman compare them: a scheme and, for
 // a key with a scheme, the path are dropped, so https://host:5000/v2/

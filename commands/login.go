@@ -152,7 +152,7 @@ func promptPassword(prompt string) (string, error) {
 func authFileFlag() cli.Flag {
 	return &cli.StringFlag{
 		Name:    "authfile",
-		Usage:   "credential file to read and write instead of docker's and podman's files",
+		Usage:   "credential file to use instead of docker's and podman's files",
 		EnvVars: []string{auth.AuthFileEnv},
 	}
 }

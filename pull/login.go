@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -12,10 +14,10 @@ import (
 )
 
 // CheckLogin verifies credentials against a registry (host[:port]) before
-// login saves them: it runs the registry's authentication handshake with
-// them, which for a token server fetches a token, and then requests
-// /v2/, which a registry with basic authentication answers with 401
-// unless they are right.
+// login saves them. It runs the registry's authentication handshake,
+// which for a token server fetches a token, and then requests /v2/,
+// where a registry with basic authentication returns 401 unless the
+// credentials are right.
 func CheckLogin(ctx context.Context, registry string, cred authn.Authenticator, opts Options) error {
 	reg, err := name.NewRegistry(registry)
 	if err != nil {
@@ -50,6 +52,13 @@ func loginError(registry string, err error) error {
 	var certErr *CertificateError
 	if errors.As(err, &certErr) {
 		return fmt.Errorf("log in to %s: %w", registry, certErr)
+	}
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr):
+		return fmt.Errorf("log in to %s: cannot resolve registry host %s; check the registry name and your DNS", registry, dnsErr.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("log in to %s: the registry is unreachable (connection refused); check the address and that the registry is running", registry)
 	}
 	var terr *transport.Error
 	if !errors.As(err, &terr) {

@@ -52,3 +52,11 @@ func TestCheckLogin(t *testing.T) {
 		t.Errorf("error shows the password: %v", err)
 	}
 }
+
+func TestCheckLoginUnreachable(t *testing.T) {
+	// Port 1 on loopback has no listener on a test machine.
+	err := CheckLogin(context.Background(), "127.0.0.1:1", authn.Anonymous, Options{})
+	if err == nil || !strings.Contains(err.Error(), "log in to 127.0.0.1:1: the registry is unreachable (connection refused)") {
+		t.Errorf("error %v, want one saying the registry is unreachable", err)
+	}
+}
