@@ -66,6 +66,8 @@ func NewApp() *cli.App {
 			psCommand(),
 			rmCommand(),
 			systemCommand(),
+			loginCommand(),
+			logoutCommand(),
 		},
 		OnUsageError: usageError,
 	}

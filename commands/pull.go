@@ -58,6 +58,8 @@ func pullFlags() []cli.Flag {
 			Aliases: []string{"q"},
 			Usage:   "print no pull progress",
 		},
+		authFileFlag(),
+		certDirFlag(),
 	}
 }
 
@@ -66,7 +68,11 @@ func pullImage(c *cli.Context, st *store.Store, ref pull.Reference) (store.Image
 	if err := st.Sweep(); err != nil {
 		return store.Image{}, err
 	}
-	opts := pull.Options{Insecure: !c.Bool("tls-verify")}
+	opts := pull.Options{
+		Insecure: !c.Bool("tls-verify"),
+		CertDir:  c.String("cert-dir"),
+		AuthFile: c.String("authfile"),
+	}
 	platform, err := platformFlag(c)
 	if err != nil {
 		return store.Image{}, err
