@@ -28,7 +28,7 @@ func loginCommand() *cli.Command {
 			&cli.StringFlag{Name: "password", Aliases: []string{"p"}, Usage: "password; visible to other users in the process list, so prefer --password-stdin"},
 			&cli.BoolFlag{Name: "password-stdin", Usage: "read the password from standard input"},
 			authFileFlag(),
-			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "require HTTPS with a verified certificate for registries other than localhost"},
+			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "verify the registry's TLS certificate, and use plain HTTP only for localhost (false: allow both for any registry)"},
 			certDirFlag(),
 		},
 		Action: login,

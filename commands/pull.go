@@ -50,7 +50,7 @@ func pullFlags() []cli.Flag {
 		},
 		&cli.BoolFlag{
 			Name:  "tls-verify",
-			Usage: "require HTTPS with a verified certificate for registries other than localhost",
+			Usage: "verify the registry's TLS certificate, and use plain HTTP only for localhost (false: allow both for any registry)",
 			Value: true,
 		},
 		&cli.BoolFlag{
