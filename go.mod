@@ -14,7 +14,9 @@ require (
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/sirupsen/logrus v1.10.2
 	github.com/urfave/cli/v2 v2.27.7
+	golang.org/x/crypto v0.52.0
 	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.43.0
 )
 
 require (

@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"syscall"
 
-	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/kist-project/kist/auth"
 )
 
 // remoteImage fetches the manifest that a registry reference names and
@@ -24,7 +26,9 @@ func remoteImage(ctx context.Context, ref Reference, opts Options) (v1.Image, er
 }
 
 // RemoteOptions returns what every request to a registry needs: the
-// context, credentials and HTTP transport. Push uses them too.
+// context, credentials from the files of package auth and the HTTP
+// transport with the registry's TLS trust, retries and resumed blob
+// downloads. Push uses them too.
 func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
 	return remoteOptions(ctx, opts, defaultResilience)
 }
@@ -34,8 +38,8 @@ func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
 func remoteOptions(ctx context.Context, opts Options, r resilience) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithTransport(r.wrap(newTransport(opts.Insecure))),
+		remote.WithAuthFromKeychain(auth.Keychain{AuthFile: opts.AuthFile}),
+		remote.WithTransport(r.wrap(newTransport(opts))),
 		// retryTransport retries instead, honouring Retry-After.
 		remote.WithRetryStatusCodes(),
 		remote.WithRetryPredicate(retryOutside),
@@ -91,14 +95,18 @@ func imageFromIndex(ref Reference, desc *remote.Descriptor, platform v1.Platform
 func registryError(ref Reference, err error) error {
 	registry := ref.Remote.Context().RegistryStr()
 
+	var certErr *CertificateError
+	if errors.As(err, &certErr) {
+		return fmt.Errorf("pull %s: %w", ref.Name, certErr)
+	}
 	var terr *transport.Error
 	if errors.As(err, &terr) {
 		switch {
 		case terr.StatusCode == http.StatusNotFound || hasCode(terr, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode):
 			return fmt.Errorf("image %s not found in registry %s; check the name and tag", ref.Name, registry)
 		case terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden:
-			return fmt.Errorf("pull %s: registry %s denied access (HTTP %d); log in with docker login or check the name",
-				ref.Name, registry, terr.StatusCode)
+			return fmt.Errorf("pull %s: registry %s denied access (HTTP %d); log in with kist login %s or check the name",
+				ref.Name, registry, terr.StatusCode, loginName(registry))
 		case retryableStatus(terr.StatusCode):
 			return fmt.Errorf("pull %s: registry %s returned HTTP %d on every attempt; wait and pull again: %v",
 				ref.Name, registry, terr.StatusCode, terr)
@@ -120,6 +128,15 @@ func registryError(ref Reference, err error) error {
 			ref.Name, registry, opErr.Err)
 	}
 	return fmt.Errorf("pull %s: %w", ref.Name, err)
+}
+
+// loginName spells registry as kist login takes it, with Docker Hub as
+// docker.io.
+func loginName(registry string) string {
+	if registry == name.DefaultRegistry {
+		return auth.DockerHub
+	}
+	return registry
 }
 
 func hasCode(terr *transport.Error, codes ...transport.ErrorCode) bool {
