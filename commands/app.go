@@ -66,6 +66,10 @@ func NewApp() *cli.App {
 			psCommand(),
 			rmCommand(),
 			systemCommand(),
+			saveCommand(),
+			loadCommand(),
+			importCommand(),
+			pushCommand(),
 		},
 		OnUsageError: usageError,
 	}

@@ -123,7 +123,7 @@ func (p *pullProgress) layer(e pull.LayerEvent) {
 // decides when to pull it first: "missing" (the default), "always" or
 // "never".
 func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy string) (store.Image, error) {
-	if ref.Remote == nil && ref.LayoutPath == "" {
+	if ref.Remote == nil && ref.LayoutPath == "" && ref.ArchivePath == "" {
 		// An image ID: there is nowhere to pull it from.
 		return st.LookupImage(ref.Name)
 	}
@@ -136,10 +136,11 @@ func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy
 		return store.Image{}, fmt.Errorf("invalid --pull %q: use missing, always or never", policy)
 	}
 
-	if ref.LayoutPath != "" {
+	if ref.LayoutPath != "" || ref.ArchivePath != "" {
 		// The name of a layout image only echoes its directory, so the
 		// stored image under that name may come from another layout or
-		// an older build. Reading index.json again is cheap.
+		// an older build. Reading index.json again is cheap, and so is
+		// reading an archive whose layers are already in the store.
 		return pullImage(c, st, ref)
 	}
 	img, err := st.LookupImage(ref.Name)

@@ -1,0 +1,133 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kist-project/kist/archive"
+	"github.com/kist-project/kist/pull"
+	"github.com/kist-project/kist/store"
+)
+
+func loadCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "load",
+		Usage: "copy the images of a docker-archive or oci-archive into the store",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "read the archive from this file instead of stdin"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
+		},
+		Action: inNamespace(userNamespace, loadImages),
+	}
+}
+
+func loadImages(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return fmt.Errorf("kist load takes no arguments, got %q; use -i FILE or stdin", c.Args().First())
+	}
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	if err := st.Sweep(); err != nil {
+		return err
+	}
+	a, cleanup, err := openLoadInput(st, c.String("input"))
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	entries, err := a.Images(pull.HostPlatform())
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := loadEntry(c, st, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadEntry adds one image of an archive with all its names, through the
+// same verifying path as a pull.
+func loadEntry(c *cli.Context, st *store.Store, e archive.Entry) error {
+	target := pull.Target{Display: "archive image", Tag: ""}
+	if len(e.Names) > 0 {
+		target.Display, target.Tag = e.Names[0], e.Names[0]
+	}
+	img, err := pull.Add(c.Context, st, e.Image, target, pull.Options{})
+	if err != nil {
+		return err
+	}
+	for _, name := range e.Names[min(1, len(e.Names)):] {
+		if err := st.TagImage(img.ID.String(), name); err != nil {
+			return err
+		}
+	}
+
+	if len(e.Names) == 0 {
+		fmt.Fprintf(c.App.Writer, "Loaded image ID: %s\n", img.ID)
+	}
+	for _, name := range e.Names {
+		fmt.Fprintf(c.App.Writer, "Loaded image: %s\n", name)
+	}
+	return nil
+}
+
+// openLoadInput opens the archive in file, or on stdin when file is "".
+// A stream on stdin is copied into the store's tmp first, because the
+// archive reader needs random access.
+func openLoadInput(st *store.Store, file string) (*archive.Archive, func(), error) {
+	if file != "" {
+		a, err := archive.Open(file)
+		if err != nil {
+			return nil, nil, err
+		}
+		return a, func() { a.Close() }, nil
+	}
+
+	if isTerminal(os.Stdin) {
+		return nil, nil, errors.New("kist load reads an archive from stdin, which is a terminal; use -i FILE or redirect stdin")
+	}
+	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode().IsRegular() {
+		a, err := archive.OpenFile(os.Stdin, "stdin")
+		if err != nil {
+			return nil, nil, err
+		}
+		return a, func() {}, nil
+	}
+
+	tmp, err := st.TempDir("load")
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Create(tmp.Path + "/archive.tar")
+	if err == nil {
+		_, err = io.Copy(f, os.Stdin)
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		_ = tmp.Remove()
+		return nil, nil, fmt.Errorf("read archive from stdin: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		_ = tmp.Remove()
+		return nil, nil, err
+	}
+	a, err := archive.OpenFile(f, "stdin")
+	if err != nil {
+		f.Close()
+		_ = tmp.Remove()
+		return nil, nil, err
+	}
+	return a, func() { a.Close(); _ = tmp.Remove() }, nil
+}
