@@ -29,17 +29,17 @@ func (a *Archive) dockerImages() ([]Entry, error) {
 	}
 	var manifests []dockerManifest
 	if err := json.Unmarshal(data, &manifests); err != nil {
-		return nil, fmt.Errorf("archive %s: manifest.json is invalid: %w", a.file, err)
+		return nil, fmt.Errorf("manifest.json is invalid: %w", err)
 	}
 	if len(manifests) == 0 {
-		return nil, fmt.Errorf("archive %s: manifest.json: %w", a.file, errNoImages)
+		return nil, fmt.Errorf("manifest.json: %w", errNoImages)
 	}
 
 	entries := make([]Entry, 0, len(manifests))
 	for i, m := range manifests {
 		entry, err := a.dockerImage(m)
 		if err != nil {
-			return nil, fmt.Errorf("archive %s: image %d of manifest.json: %w", a.file, i+1, err)
+			return nil, fmt.Errorf("image %d of manifest.json: %w", i+1, err)
 		}
 		entries = append(entries, entry)
 	}

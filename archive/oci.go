@@ -28,17 +28,17 @@ func (a *Archive) ociImages(platform v1.Platform) ([]Entry, error) {
 	}
 	index, err := v1.ParseIndexManifest(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("archive %s: index.json is invalid: %w", a.file, err)
+		return nil, fmt.Errorf("index.json is invalid: %w", err)
 	}
 	if len(index.Manifests) == 0 {
-		return nil, fmt.Errorf("archive %s: index.json: %w", a.file, errNoImages)
+		return nil, fmt.Errorf("index.json: %w", errNoImages)
 	}
 
 	var entries []Entry
 	for _, desc := range index.Manifests {
 		img, err := a.ociImage(desc, platform, 0)
 		if err != nil {
-			return nil, fmt.Errorf("archive %s: %w", a.file, err)
+			return nil, err
 		}
 		entry := Entry{Image: img, Ref: desc.Annotations[refNameAnnotation]}
 		if n := a.ociName(desc.Annotations); n != "" {

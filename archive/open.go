@@ -119,10 +119,17 @@ func (a *Archive) Close() error { return a.f.Close() }
 // Images returns every image in the archive. From an index of several
 // platforms it picks platform.
 func (a *Archive) Images(platform v1.Platform) ([]Entry, error) {
+	var entries []Entry
+	var err error
 	if a.Format == DockerArchive {
-		return a.dockerImages()
+		entries, err = a.dockerImages()
+	} else {
+		entries, err = a.ociImages(platform)
 	}
-	return a.ociImages(platform)
+	if err != nil {
+		return nil, fmt.Errorf("archive %s: %w", a.file, err)
+	}
+	return entries, nil
 }
 
 // errNoImages is wrapped by the error of an archive that lists no image.

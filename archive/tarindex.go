@@ -114,11 +114,11 @@ func (idx *tarIndex) lookup(name string) (member, error) {
 	for range maxLinkHops {
 		clean, err := cleanMemberName(name)
 		if err != nil {
-			return member{}, fmt.Errorf("archive %s: %s refers to %q: %w", idx.file, start, name, err)
+			return member{}, fmt.Errorf("%s refers to %q: %w", start, name, err)
 		}
 		m, ok := idx.members[clean]
 		if !ok {
-			return member{}, fmt.Errorf("archive %s has no file %s", idx.file, clean)
+			return member{}, fmt.Errorf("file %s is missing", clean)
 		}
 		switch m.typeflag {
 		case tar.TypeReg:
@@ -127,13 +127,12 @@ func (idx *tarIndex) lookup(name string) (member, error) {
 			name = m.linkname
 		case tar.TypeSymlink:
 			if strings.HasPrefix(m.linkname, "/") {
-				return member{}, fmt.Errorf("archive %s: %s is a symlink to the absolute path %s, outside the archive",
-					idx.file, clean, m.linkname)
+				return member{}, fmt.Errorf("%s is a symlink to the absolute path %s, outside the archive", clean, m.linkname)
 			}
 			name = path.Join(path.Dir(clean), m.linkname)
 		}
 	}
-	return member{}, fmt.Errorf("archive %s: %s: more than %d links in a row, probably a loop", idx.file, start, maxLinkHops)
+	return member{}, fmt.Errorf("%s: more than %d links in a row, probably a loop", start, maxLinkHops)
 }
 
 // has reports whether name is a member of any type.
@@ -163,8 +162,7 @@ func (idx *tarIndex) readDocument(name string) ([]byte, error) {
 		return nil, err
 	}
 	if r.Size() > maxDocument {
-		return nil, fmt.Errorf("archive %s: %s is %d bytes, more than the limit of %d for a JSON document",
-			idx.file, name, r.Size(), maxDocument)
+		return nil, fmt.Errorf("%s is %d bytes, more than the limit of %d for a JSON document", name, r.Size(), maxDocument)
 	}
 	return io.ReadAll(r)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -36,7 +37,8 @@ func loadImages(c *cli.Context) error {
 	if err := st.Sweep(); err != nil {
 		return err
 	}
-	a, cleanup, err := openLoadInput(st, c.String("input"))
+	input := c.String("input")
+	a, cleanup, err := openLoadInput(st, input)
 	if err != nil {
 		return err
 	}
@@ -46,8 +48,11 @@ func loadImages(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if input == "" {
+		input = "stdin"
+	}
 	for _, e := range entries {
-		if err := loadEntry(c, st, e); err != nil {
+		if err := loadEntry(c, st, e, input); err != nil {
 			return err
 		}
 	}
@@ -56,10 +61,10 @@ func loadImages(c *cli.Context) error {
 
 // loadEntry adds one image of an archive with all its names, through the
 // same verifying path as a pull.
-func loadEntry(c *cli.Context, st *store.Store, e archive.Entry) error {
-	target := pull.Target{Display: "archive image", Tag: ""}
+func loadEntry(c *cli.Context, st *store.Store, e archive.Entry, input string) error {
+	target := pull.Target{Display: "image from " + input}
 	if len(e.Names) > 0 {
-		target.Display, target.Tag = e.Names[0], e.Names[0]
+		target.Display, target.Tag = e.Names[0]+" from "+input, e.Names[0]
 	}
 	img, err := pull.Add(c.Context, st, e.Image, target, pull.Options{})
 	if err != nil {
@@ -107,14 +112,13 @@ func openLoadInput(st *store.Store, file string) (*archive.Archive, func(), erro
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := os.Create(tmp.Path + "/archive.tar")
-	if err == nil {
-		_, err = io.Copy(f, os.Stdin)
-	}
+	f, err := os.OpenFile(filepath.Join(tmp.Path, "archive.tar"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		if f != nil {
-			f.Close()
-		}
+		_ = tmp.Remove()
+		return nil, nil, fmt.Errorf("read archive from stdin: %w", err)
+	}
+	if _, err := io.Copy(f, os.Stdin); err != nil {
+		f.Close()
 		_ = tmp.Remove()
 		return nil, nil, fmt.Errorf("read archive from stdin: %w", err)
 	}

@@ -129,7 +129,11 @@ func writeArchive(c *cli.Context, st *store.Store, output string, write func(w i
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", output, err)
 	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
+	// CreateTemp makes the file 0600; give it the mode a plain create
+	// would, as docker save -o does.
+	umask := unix.Umask(0)
+	unix.Umask(umask)
+	if err := os.Chmod(f.Name(), os.FileMode(0o666&^umask)); err != nil {
 		return fmt.Errorf("write %s: %w", output, err)
 	}
 	if err := os.Rename(f.Name(), output); err != nil {

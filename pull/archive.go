@@ -60,7 +60,7 @@ func archiveImage(ctx context.Context, st *store.Store, ref Reference, opts Opti
 	}
 	defer a.Close()
 	if string(a.Format) != ref.ArchiveFormat {
-		return store.Image{}, fmt.Errorf("%s is a %s, not a %s; use %s:%s", ref.ArchivePath, a.Format, ref.ArchiveFormat, a.Format, ref.ArchivePath)
+		return store.Image{}, fmt.Errorf("%s is in %s format, not %s; use %s:%s", ref.ArchivePath, a.Format, ref.ArchiveFormat, a.Format, ref.ArchivePath)
 	}
 	entries, err := a.Images(opts.Platform)
 	if err != nil {
