@@ -86,8 +86,11 @@ func (dw *dockerWriter) image(e Entry) (dockerManifest, error) {
 		}
 		m.Layers = append(m.Layers, dir+"/layer.tar")
 	}
-	if err := dw.writeFile(m.Config, config); err != nil {
-		return dockerManifest{}, err
+	if !dw.written[m.Config] {
+		dw.written[m.Config] = true
+		if err := dw.writeFile(m.Config, config); err != nil {
+			return dockerManifest{}, err
+		}
 	}
 
 	for _, n := range e.Names {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -83,6 +84,7 @@ func saveImages(c *cli.Context) error {
 // name in the archive; one named by ID is saved untagged, as docker does.
 func savedEntries(st *store.Store, args []string, manifestType types.MediaType) ([]archive.Entry, error) {
 	var entries []archive.Entry
+	seen := map[v1.Hash]int{}
 	for _, arg := range args {
 		rec, err := st.LookupImage(imageKey(arg))
 		if errors.Is(err, store.ErrNotFound) {
@@ -91,15 +93,22 @@ func savedEntries(st *store.Store, args []string, manifestType types.MediaType) 
 		if err != nil {
 			return nil, err
 		}
+		var names []string
+		if !looksLikeID(arg) {
+			names = []string{imageKey(arg)}
+		}
+		// One image named twice is one entry with both names, as docker
+		// writes it.
+		if i, ok := seen[rec.ID]; ok {
+			entries[i].Names = append(entries[i].Names, names...)
+			continue
+		}
 		img, err := stored.Image(st, rec, manifestType)
 		if err != nil {
 			return nil, err
 		}
-		entry := archive.Entry{Image: img}
-		if !looksLikeID(arg) {
-			entry.Names = []string{imageKey(arg)}
-		}
-		entries = append(entries, entry)
+		seen[rec.ID] = len(entries)
+		entries = append(entries, archive.Entry{Image: img, Names: names})
 	}
 	return entries, nil
 }

@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"archive/tar"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -181,8 +184,9 @@ func TestRunArchiveTransports(t *testing.T) {
 			"oci-archive:" + ociArchive,
 			"oci-archive:" + ociArchive + ":app:1",
 		} {
-			r := runKist(t, id, "run", "--rm", ref, "echo", "direct")
-			expect(t, r, 0, "direct\n")
+			// The image's entrypoint is echo entry.
+			r := runKist(t, id, "run", "--rm", ref, "direct")
+			expect(t, r, 0, "entry direct\n")
 		}
 		r := runKist(t, id, "run", "--rm", "oci-archive:"+ociArchive+":other", "true")
 		if r.code != 125 || !strings.Contains(r.stderr, "has no image named other") {
@@ -214,8 +218,8 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			expect(t, r, 0, "Loaded image: "+ref+"\nLoaded image: docker.io/library/second:name\n")
 			r = runKist(t, user, "images", "-q")
 			expect(t, r, 0, strings.TrimPrefix(id, "sha256:")[:12]+"\n")
-			r = runKist(t, user, "run", "--rm", "second:name", "echo", "ok")
-			expect(t, r, 0, "ok\n")
+			r = runKist(t, user, "run", "--rm", "second:name", "ok")
+			expect(t, r, 0, "entry ok\n")
 		}
 	})
 }
@@ -239,6 +243,9 @@ func TestLoadHostile(t *testing.T) {
 		"empty.tar":     nil,
 		"truncated.tar": data[:len(data)/2],
 		"text.tar":      []byte(strings.Repeat("this is not a tar file\n", 100)),
+		"altered.tar":   rewriteTar(t, data, alterLayers),
+		"dotdot.tar":    rewriteTar(t, data, addMember("../escape")),
+		"absolute.tar":  rewriteTar(t, data, addMember("/tmp/escape")),
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
@@ -253,6 +260,9 @@ func TestLoadHostile(t *testing.T) {
 		"truncated.tar": "is truncated",
 		"text.tar":      "is not a valid tar file",
 		"directory":     "is a directory",
+		"altered.tar":   "digest",
+		"dotdot.tar":    "member names with .. are not allowed",
+		"absolute.tar":  "absolute member names are not allowed",
 	}
 
 	forEachIdentity(t, func(t *testing.T, id *identity) {
@@ -323,4 +333,64 @@ func TestImportRootfs(t *testing.T) {
 		expectOneLine(t, r, "is a directory")
 		expectNoLeftovers(t, id.store())
 	})
+}
+
+// rewriteTar returns the tar file data with change applied to its
+// members.
+func rewriteTar(t *testing.T, data []byte, change func(tw *tar.Writer, hdr *tar.Header, body []byte) error) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	tr := tar.NewReader(bytes.NewReader(data))
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := change(tw, hdr, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// alterLayers flips one byte in the middle of every layer.tar.
+func alterLayers(tw *tar.Writer, hdr *tar.Header, body []byte) error {
+	if strings.HasSuffix(hdr.Name, "layer.tar") && len(body) > 0 {
+		body[len(body)/2] ^= 0xff
+	}
+	return copyMember(tw, hdr, body)
+}
+
+// addMember adds a member called name before the first member.
+func addMember(name string) func(tw *tar.Writer, hdr *tar.Header, body []byte) error {
+	added := false
+	return func(tw *tar.Writer, hdr *tar.Header, body []byte) error {
+		if !added {
+			added = true
+			if err := copyMember(tw, &tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644}, []byte("x")); err != nil {
+				return err
+			}
+		}
+		return copyMember(tw, hdr, body)
+	}
+}
+
+func copyMember(tw *tar.Writer, hdr *tar.Header, body []byte) error {
+	hdr.Size = int64(len(body))
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err := tw.Write(body)
+	return err
 }
