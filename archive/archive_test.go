@@ -278,3 +278,23 @@ func writeFile(t *testing.T, file string, write func(io.Writer) error) {
 		t.Fatal(err)
 	}
 }
+
+// TestDockerArchiveLinks reads layer files that are links to other
+// members, as podman writes its legacy layer directories.
+func TestDockerArchiveLinks(t *testing.T) {
+	_, config, layer := testImage(t, ti.Uncompressed, ti.Docker)
+	for _, link := range []testMember{
+		{name: "legacy/layer.tar", typeflag: tar.TypeSymlink, linkname: "../layer-file.tar"},
+		{name: "legacy/layer.tar", typeflag: tar.TypeLink, linkname: "layer-file.tar"},
+	} {
+		file := writeTestTar(t, []testMember{
+			regular("manifest.json", dockerManifestJSON("c.json", []string{"app:1"}, "legacy/layer.tar")),
+			regular("c.json", string(config)),
+			regular("layer-file.tar", string(layer)),
+			link,
+		})
+		if _, err := readAll(file); err != nil {
+			t.Errorf("layer behind a link of type %q: %v", link.typeflag, err)
+		}
+	}
+}

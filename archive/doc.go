@@ -7,11 +7,13 @@
 // oci-archive is an OCI image layout (oci-layout, index.json and
 // blobs/<algorithm>/<hex>) packed into one tar file.
 //
-// Archives come from anywhere, so the reader trusts nothing in them. It
-// reads the tar file in place and never extracts it, rejects member
-// names that are absolute or contain "..", follows symlinks and
-// hardlinks only to other members, rejects duplicate members and members
-// cut short by the end of the file, caps the size of every JSON document,
-// and hands each layer to its consumer through a reader that checks the
-// layer's digest.
+// Archives come from anywhere, so the reader trusts nothing in them:
+//
+//   - It reads the tar file in place and never extracts it.
+//   - It rejects member names that are absolute or contain "..", and
+//     follows symlinks and hardlinks only to other members.
+//   - It rejects duplicate members and members cut short by the end of
+//     the file, and caps the size of every JSON document.
+//   - It hands each layer to its consumer through a reader that checks
+//     the layer's digest.
 package archive

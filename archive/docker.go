@@ -101,6 +101,24 @@ func (a *Archive) dockerImage(m dockerManifest) (Entry, error) {
 // digest, so a compressed layer is hashed here once. A plain tar layer's
 // digest must be its diff ID, which the consumer checks as it reads.
 func (a *Archive) dockerLayer(file string, diffID v1.Hash) (blobimage.Layer, error) {
+	// Images in one archive share layer files, and a hostile
+	// manifest.json may name one file many times: hash it once.
+	key := file + "\x00" + diffID.String()
+	if l, ok := a.layers[key]; ok {
+		return l, nil
+	}
+	l, err := a.describeLayer(file, diffID)
+	if err != nil {
+		return blobimage.Layer{}, err
+	}
+	if a.layers == nil {
+		a.layers = map[string]blobimage.Layer{}
+	}
+	a.layers[key] = l
+	return l, nil
+}
+
+func (a *Archive) describeLayer(file string, diffID v1.Hash) (blobimage.Layer, error) {
 	r, err := a.idx.open(file)
 	if err != nil {
 		return blobimage.Layer{}, err

@@ -209,4 +209,3 @@ func readMembers(t *testing.T, data []byte) map[string]string {
 	}
 	return out
 }
-

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kist-project/kist/blobimage"
 )
 
 // Format names an archive format by its transport name.
@@ -28,6 +30,8 @@ type Archive struct {
 	file   string
 	f      *os.File
 	idx    *tarIndex
+	// layers caches the docker-archive layers already described.
+	layers map[string]blobimage.Layer
 }
 
 // Entry is one image of an archive.

@@ -91,6 +91,7 @@ func writeImageBlobs(s sink, img v1.Image) (v1.Descriptor, error) {
 			return v1.Descriptor{}, err
 		}
 	}
+
 	config, err := img.RawConfigFile()
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("read config: %w", err)
@@ -102,6 +103,7 @@ func writeImageBlobs(s sink, img v1.Image) (v1.Descriptor, error) {
 	if err := putBytes(s, configDigest, config); err != nil {
 		return v1.Descriptor{}, err
 	}
+
 	manifest, err := img.RawManifest()
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("read manifest: %w", err)

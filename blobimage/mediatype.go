@@ -7,8 +7,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// Compression is how a layer blob is compressed: "gzip", "zstd" or ""
-// for a plain tar.
+// Compression is the compression format of a layer blob: "gzip", "zstd"
+// or "" for a plain tar.
 type Compression string
 
 // CompressionOf returns the compression a layer media type names.

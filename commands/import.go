@@ -98,7 +98,7 @@ func openImportSource(source string) (io.ReadCloser, error) {
 	}
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
 		f.Close()
-		return nil, fmt.Errorf("import: %s is a directory; kist import needs a tarball, for example from tar -C %s -c .", source, source)
+		return nil, fmt.Errorf("import: %s is a directory; kist import needs a tarball, such as one written by tar -C %s -c . > rootfs.tar", source, source)
 	}
 	return f, nil
 }

@@ -139,8 +139,8 @@ func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy
 	if ref.LayoutPath != "" || ref.ArchivePath != "" {
 		// The name of a layout image only echoes its directory, so the
 		// stored image under that name may come from another layout or
-		// an older build. Reading index.json again is cheap, and so is
-		// reading an archive whose layers are already in the store.
+		// an older build. Reading index.json again is cheap. An archive
+		// costs at most one pass over its compressed layer files.
 		return pullImage(c, st, ref)
 	}
 	img, err := st.LookupImage(ref.Name)

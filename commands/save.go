@@ -32,7 +32,7 @@ func saveCommand() *cli.Command {
 
 func saveImages(c *cli.Context) error {
 	if c.NArg() == 0 {
-		return errors.New("kist save needs at least one image; usage: kist save [-o FILE] IMAGE...")
+		return errors.New("kist save needs at least one image; usage: kist save [-o FILE] IMAGE [IMAGE...]")
 	}
 	format := archive.Format(c.String("format"))
 	output := c.String("output")
@@ -81,7 +81,7 @@ func saveImages(c *cli.Context) error {
 }
 
 // savedEntries looks up each argument. An image named by name keeps that
-// name in the archive; one named by ID is saved untagged, as docker does.
+// name in the archive, and one named by ID is saved untagged.
 func savedEntries(st *store.Store, args []string, manifestType types.MediaType) ([]archive.Entry, error) {
 	var entries []archive.Entry
 	seen := map[v1.Hash]int{}
@@ -97,8 +97,7 @@ func savedEntries(st *store.Store, args []string, manifestType types.MediaType) 
 		if !looksLikeID(arg) {
 			names = []string{imageKey(arg)}
 		}
-		// One image named twice is one entry with both names, as docker
-		// writes it.
+		// One image named twice is one entry with both names.
 		if i, ok := seen[rec.ID]; ok {
 			entries[i].Names = append(entries[i].Names, names...)
 			continue
@@ -138,8 +137,8 @@ func writeArchive(c *cli.Context, st *store.Store, output string, write func(w i
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", output, err)
 	}
-	// CreateTemp makes the file 0600; give it the mode a plain create
-	// would, as docker save -o does.
+	// CreateTemp makes the file 0600, so give it the mode that creating
+	// it with the umask would.
 	umask := unix.Umask(0)
 	unix.Umask(umask)
 	if err := os.Chmod(f.Name(), os.FileMode(0o666&^umask)); err != nil {

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func rootfsTar(t *testing.T) []byte {

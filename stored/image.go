@@ -25,8 +25,7 @@ import (
 // names may be missing, or it may hold the layer with another
 // compression. When a layer's blob differs from the manifest's, or the
 // format changes, Image writes a new manifest, and the image then has
-// another manifest digest than the one it was pulled with. Docker does
-// the same when it pushes a layer it holds in another compression.
+// another manifest digest than the one it was pulled with.
 //
 // The caller holds st.UseLayers while it reads the image, so garbage
 // collection cannot remove a blob in the meantime.
