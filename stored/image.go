@@ -95,7 +95,10 @@ func storedLayers(st *store.Store, rec store.Image) ([]blobimage.Layer, error) {
 		path := st.BlobPath(info.Digest)
 		fi, err := os.Stat(path)
 		if err != nil {
-			return nil, fmt.Errorf("blob %s of layer %s is missing from the store; remove the image and pull it again: %w",
+			// A pull reuses an unpacked layer without its blob, so pulling
+			// again restores the blob only once no container keeps the layer.
+			return nil, fmt.Errorf("blob %s of layer %s is missing from the store; "+
+				"remove the image and the containers that use the layer, then pull the image again: %w",
 				info.Digest, rec.Layers[i], err)
 		}
 		mt := types.MediaType(info.MediaType)

@@ -201,3 +201,30 @@ func TestImageCorruptBlob(t *testing.T) {
 		t.Errorf("copying an image with a corrupt blob succeeded")
 	}
 }
+
+// TestImageLayerKeptByContainer removes an image while a container still
+// uses its layer. Another image with that layer reuses it without a
+// download, so the layer's own blob must survive garbage collection.
+func TestImageLayerKeptByContainer(t *testing.T) {
+	requireRoot(t)
+	st := openStore(t)
+	first := add(t, st, testImage(t, ti.Docker, ti.Gzip, "first"), "r/first:1")
+	if _, err := st.CreateContainer(store.ContainerState{ImageID: first.ID.String(), Layers: first.Layers}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RemoveImage("r/first:1", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CollectGarbage(); err != nil {
+		t.Fatal(err)
+	}
+	rec := add(t, st, testImage(t, ti.OCI, ti.Zstd, "second"), "r/second:1")
+
+	got, err := Image(st, rec, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pull.Add(context.Background(), openStore(t), got, pull.Target{Display: "copy"}, pull.Options{}); err != nil {
+		t.Errorf("copy: %v", err)
+	}
+}
