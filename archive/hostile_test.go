@@ -177,7 +177,7 @@ func TestHostileFiles(t *testing.T) {
 		{"directory", dir, "is a directory"},
 		{"missing file", filepath.Join(dir, "nope.tar"), "no such file"},
 		{"not a tar file", garbage, "is not a valid tar file"},
-		{"gzip-compressed", gzipped, "is gzip-compressed"},
+		{"gzip-compressed", gzipped, "is compressed with gzip"},
 		{"truncated", truncated, "is truncated"},
 		{"huge manifest", huge, "more than the limit"},
 	}

@@ -76,7 +76,7 @@ func open(file string, f *os.File) (*Archive, error) {
 		return nil, fmt.Errorf("%s is a directory, not an archive file; an OCI layout directory is read as oci:%s", file, file)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file; kist reads archives from files, so save a stream to a file first", file)
+		return nil, fmt.Errorf("%s: %w; kist reads archives from files, so save a stream to a file first", file, ErrNotRegular)
 	}
 	if fi.Size() == 0 {
 		return nil, fmt.Errorf("%s is empty, not an image archive", file)
@@ -110,12 +110,19 @@ func checkUncompressed(file string, f *os.File) error {
 	}
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		return fmt.Errorf("%s is gzip-compressed; decompress it first, for example with gunzip", file)
+		return fmt.Errorf("%s is %w with gzip; decompress it first, for example with gunzip", file, ErrCompressed)
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		return fmt.Errorf("%s is zstd-compressed; decompress it first, for example with unzstd", file)
+		return fmt.Errorf("%s is %w with zstd; decompress it first, for example with unzstd", file, ErrCompressed)
 	}
 	return nil
 }
+
+// Errors of Open and OpenFile for input that a caller can copy into a
+// plain, uncompressed file and open again.
+var (
+	ErrNotRegular = errors.New("not a regular file")
+	ErrCompressed = errors.New("compressed")
+)
 
 // Close closes the archive file.
 func (a *Archive) Close() error { return a.f.Close() }

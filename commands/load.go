@@ -12,6 +12,7 @@ import (
 	"github.com/kist-project/kist/archive"
 	"github.com/kist-project/kist/pull"
 	"github.com/kist-project/kist/store"
+	"github.com/kist-project/kist/unpack"
 )
 
 func loadCommand() *cli.Command {
@@ -86,52 +87,77 @@ func loadEntry(c *cli.Context, st *store.Store, e archive.Entry, input string) e
 }
 
 // openLoadInput opens the archive in file, or on stdin when file is "".
-// A stream on stdin is copied into the store's tmp first, because the
-// archive reader needs random access.
+// A stream or a compressed archive is first copied, decompressed, into
+// the store's tmp/, because the archive reader needs random access.
 func openLoadInput(st *store.Store, file string) (*archive.Archive, func(), error) {
-	if file != "" {
-		a, err := archive.Open(file)
-		if err != nil {
-			return nil, nil, err
+	name, in := file, os.Stdin
+	if file == "" {
+		if isTerminal(os.Stdin) {
+			return nil, nil, errors.New("kist load reads an archive from stdin, which is a terminal; use -i FILE or redirect stdin")
 		}
+		name = "stdin"
+	} else {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open archive: %w", err)
+		}
+		in = f
+	}
+
+	a, err := archive.OpenFile(in, name)
+	if err == nil {
 		return a, func() { a.Close() }, nil
 	}
-
-	if isTerminal(os.Stdin) {
-		return nil, nil, errors.New("kist load reads an archive from stdin, which is a terminal; use -i FILE or redirect stdin")
+	if !errors.Is(err, archive.ErrNotRegular) && !errors.Is(err, archive.ErrCompressed) {
+		in.Close()
+		return nil, nil, err
 	}
-	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode().IsRegular() {
-		a, err := archive.OpenFile(os.Stdin, "stdin")
-		if err != nil {
-			return nil, nil, err
-		}
-		return a, func() {}, nil
-	}
+	// OpenFile has read nothing of a stream, and it rewinds a compressed
+	// file after looking at its first bytes.
+	defer in.Close()
+	return spoolArchive(st, in, name)
+}
 
+// spoolArchive copies the archive in r, decompressing it, into a file in
+// the store's tmp/ and opens that file.
+func spoolArchive(st *store.Store, r io.Reader, name string) (*archive.Archive, func(), error) {
 	tmp, err := st.TempDir("load")
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(tmp.Path, "archive.tar"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := copyDecompressed(filepath.Join(tmp.Path, "archive.tar"), r)
 	if err != nil {
 		_ = tmp.Remove()
-		return nil, nil, fmt.Errorf("read archive from stdin: %w", err)
+		return nil, nil, fmt.Errorf("read archive from %s: %w", name, err)
 	}
-	if _, err := io.Copy(f, os.Stdin); err != nil {
-		f.Close()
-		_ = tmp.Remove()
-		return nil, nil, fmt.Errorf("read archive from stdin: %w", err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		_ = tmp.Remove()
-		return nil, nil, err
-	}
-	a, err := archive.OpenFile(f, "stdin")
+	a, err := archive.OpenFile(f, name)
 	if err != nil {
 		f.Close()
 		_ = tmp.Remove()
 		return nil, nil, err
 	}
 	return a, func() { a.Close(); _ = tmp.Remove() }, nil
+}
+
+// copyDecompressed writes r, decompressed if it is gzip or zstd, to a new
+// file at path and returns the file, rewound.
+func copyDecompressed(path string, r io.Reader) (*os.File, error) {
+	plain, err := unpack.Decompress(r)
+	if err != nil {
+		return nil, err
+	}
+	defer plain.Close()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(f, plain); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

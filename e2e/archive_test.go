@@ -3,6 +3,8 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // skopeoRun runs skopeo with args and returns its standard output. The
@@ -128,13 +131,24 @@ func TestSaveStdout(t *testing.T) {
 		t.Fatalf("stdout of kist save holds no manifest.json")
 	}
 
+	var gzipped bytes.Buffer
+	gw := gzip.NewWriter(&gzipped)
+	if _, err := gw.Write([]byte(saved.stdout)); err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
 	forEachIdentity(t, func(t *testing.T, id *identity) {
-		id = id.fresh(t)
-		r := id.run(t, call{args: []string{"load"}, stdin: saved.stdout})
-		expect(t, r, 0, "Loaded image: "+ref+"\n")
-		r = runKist(t, id, "run", "--rm", ref, "echo", "loaded")
-		expect(t, r, 0, "loaded\n")
-		expectNoLeftovers(t, id.store())
+		for _, stdin := range []string{saved.stdout, gzipped.String()} {
+			id := id.fresh(t)
+			r := id.run(t, call{args: []string{"load"}, stdin: stdin})
+			expect(t, r, 0, "Loaded image: "+ref+"\n")
+			r = runKist(t, id, "run", "--rm", ref, "echo", "loaded")
+			expect(t, r, 0, "loaded\n")
+			expectNoLeftovers(t, id.store())
+		}
 	})
 }
 
@@ -393,4 +407,39 @@ func copyMember(tw *tar.Writer, hdr *tar.Header, body []byte) error {
 	}
 	_, err := tw.Write(body)
 	return err
+}
+
+// TestSaveLoadRejectTerminal runs save with stdout and load with stdin
+// on a terminal: an archive must not be written to or read from one.
+func TestSaveLoadRejectTerminal(t *testing.T) {
+	need(t, needBusybox)
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	root := env.identities[0].fresh(t)
+	ref := env.busybox.ref(tagLatest)
+	mustSucceed(t, root, "pull", "-q", ref)
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"save", ref}, "will not write an archive to a terminal"},
+		{[]string{"load"}, "which is a terminal"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cmd := root.command(ctx, call{args: tc.args})
+		var stderr bytes.Buffer
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = ptmx, ptmx, &stderr
+		err := cmd.Run()
+		cancel()
+		if code := cmd.ProcessState.ExitCode(); code != 125 {
+			t.Errorf("kist %q: exit status %d (%v), want 125", tc.args, code, err)
+		}
+		if !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("kist %q: stderr %q does not contain %q", tc.args, stderr.String(), tc.want)
+		}
+	}
 }
