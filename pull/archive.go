@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/kist-project/kist/archive"
@@ -76,16 +77,42 @@ func archiveImage(ctx context.Context, st *store.Store, ref Reference, opts Opti
 		}
 	}
 
-	tag := ""
+	return Add(ctx, st, entry.Image, Target{Display: ref.Name, Tag: archiveTag(ref, entry)}, opts)
+}
+
+// archiveTag returns the name to record an archive image under: the
+// name the selector matched, else the image's first name. An oci-archive
+// image named only by a bare tag, such as "latest", is recorded as
+// localhost/BASENAME:TAG, as an oci: layout image is.
+func archiveTag(ref Reference, entry archive.Entry) string {
+	if want := selectorName(ref.ArchiveSelector); want != "" && slices.Contains(entry.Names, want) {
+		return want
+	}
 	if len(entry.Names) > 0 {
-		tag = entry.Names[0]
+		return entry.Names[0]
 	}
-	if ref.ArchiveSelector != "" {
-		if canonical, err := ParseReference(ref.ArchiveSelector); err == nil && canonical.Remote != nil {
-			tag = canonical.Name
-		}
+	if ref.ArchiveFormat != string(archive.OCIArchive) || entry.Ref == "" {
+		return ""
 	}
-	return Add(ctx, st, entry.Image, Target{Display: ref.Name, Tag: tag}, opts)
+	base := strings.TrimSuffix(filepath.Base(ref.ArchivePath), filepath.Ext(ref.ArchivePath))
+	tagged, err := ParseReference("localhost/" + strings.ToLower(base) + ":" + entry.Ref)
+	if err != nil {
+		return ""
+	}
+	return tagged.Name
+}
+
+// selectorName returns the canonical form of a selector that is an
+// image reference, or "".
+func selectorName(selector string) string {
+	if selector == "" {
+		return ""
+	}
+	parsed, err := ParseReference(selector)
+	if err != nil || parsed.Remote == nil {
+		return ""
+	}
+	return parsed.Name
 }
 
 // selectEntry picks the image a reference names: the one whose name or
@@ -103,18 +130,10 @@ func selectEntry(ref Reference, entries []archive.Entry) (archive.Entry, error) 
 			ref.ArchivePath, len(entries), ref.ArchiveFormat, ref.ArchivePath, strings.Join(offered, ", "))
 	}
 
-	want := ref.ArchiveSelector
-	if parsed, err := ParseReference(want); err == nil && parsed.Remote != nil {
-		want = parsed.Name
-	}
+	want := selectorName(ref.ArchiveSelector)
 	for _, e := range entries {
-		if e.Ref == ref.ArchiveSelector {
+		if e.Ref == ref.ArchiveSelector || want != "" && slices.Contains(e.Names, want) {
 			return e, nil
-		}
-		for _, n := range e.Names {
-			if n == want {
-				return e, nil
-			}
 		}
 	}
 	return archive.Entry{}, fmt.Errorf("archive %s has no image named %s (names: %s)", ref.ArchivePath, ref.ArchiveSelector, strings.Join(offered, ", "))

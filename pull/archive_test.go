@@ -114,3 +114,24 @@ func TestPullArchiveSelection(t *testing.T) {
 		t.Errorf("got %v, want a platform error", err)
 	}
 }
+
+func TestArchiveTag(t *testing.T) {
+	named := archive.Entry{Names: []string{"docker.io/library/a:1", "example.com/b:2"}, Ref: "a:1"}
+	bare := archive.Entry{Ref: "latest"}
+	tests := []struct {
+		ref   Reference
+		entry archive.Entry
+		want  string
+	}{
+		{Reference{ArchiveFormat: "docker-archive", ArchiveSelector: "example.com/b:2"}, named, "example.com/b:2"},
+		{Reference{ArchiveFormat: "docker-archive"}, named, "docker.io/library/a:1"},
+		{Reference{ArchiveFormat: "docker-archive", ArchiveSelector: "a:1"}, named, "docker.io/library/a:1"},
+		{Reference{ArchiveFormat: "oci-archive", ArchivePath: "/x/App.tar", ArchiveSelector: "latest"}, bare, "localhost/app:latest"},
+		{Reference{ArchiveFormat: "docker-archive", ArchivePath: "/x/app.tar"}, archive.Entry{}, ""},
+	}
+	for _, tt := range tests {
+		if got := archiveTag(tt.ref, tt.entry); got != tt.want {
+			t.Errorf("archiveTag(%+v, %v) = %q, want %q", tt.ref, tt.entry.Names, got, tt.want)
+		}
+	}
+}
