@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +14,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/kist-project/kist/blobimage"
 	ti "github.com/kist-project/kist/internal/testimage"
 )
 
@@ -296,5 +299,27 @@ func TestDockerArchiveLinks(t *testing.T) {
 		if _, err := readAll(file); err != nil {
 			t.Errorf("layer behind a link of type %q: %v", link.typeflag, err)
 		}
+	}
+}
+
+func TestWriteOCIDirFailureLeavesNothing(t *testing.T) {
+	layer := blobimage.Layer{
+		Descriptor: v1.Descriptor{Digest: v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("a", 64)}, Size: 1, MediaType: types.OCILayer},
+		Open:       func() (io.ReadCloser, error) { return nil, errors.New("blob is gone") },
+	}
+	img, err := blobimage.New([]byte(`{"rootfs":{"type":"layers","diff_ids":["sha256:`+strings.Repeat("b", 64)+`"]}}`),
+		[]blobimage.Layer{layer}, types.OCIManifestSchema1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "layout")
+
+	err = WriteOCIDir(dir, []Entry{{Image: img}})
+	if err == nil || !strings.Contains(err.Error(), "blob is gone") {
+		t.Errorf("got %v, want the layer's error", err)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Errorf("%s holds %d entries after a failed write, want none", parent, len(entries))
 	}
 }

@@ -31,7 +31,8 @@ func WriteOCIArchive(w io.Writer, images []Entry) error {
 }
 
 // WriteOCIDir writes images as an OCI layout into dir, which must not
-// exist yet or be empty.
+// exist yet or be empty. The layout is written next to dir and renamed
+// into place, so a failure leaves no partial layout behind.
 func WriteOCIDir(dir string, images []Entry) error {
 	entries, err := os.ReadDir(dir)
 	switch {
@@ -41,10 +42,26 @@ func WriteOCIDir(dir string, images []Entry) error {
 	case len(entries) > 0:
 		return fmt.Errorf("directory %s is not empty; name a new directory for the OCI layout", dir)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
 		return fmt.Errorf("write OCI layout: %w", err)
 	}
-	return writeLayout(&dirSink{dir: dir}, images)
+	defer os.RemoveAll(tmp)
+	if err := os.MkdirAll(filepath.Join(tmp, "blobs", "sha256"), 0o755); err != nil {
+		return fmt.Errorf("write OCI layout: %w", err)
+	}
+	if err := writeLayout(&dirSink{dir: tmp}, images); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("write OCI layout: %w", err)
+	}
+	// rename(2) replaces an empty directory.
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("write OCI layout: %w", err)
+	}
+	return nil
 }
 
 // sink receives the files of an OCI layout.

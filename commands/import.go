@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/urfave/cli/v2"
 
 	"github.com/kist-project/kist/pull"
@@ -36,7 +37,7 @@ func importImage(c *cli.Context) error {
 		if ref, err = pull.ParseReference(c.Args().Get(1)); err != nil {
 			return err
 		}
-		if ref.Remote == nil {
+		if _, tagged := ref.Remote.(name.Tag); !tagged {
 			return fmt.Errorf("invalid reference %q for kist import: use NAME[:TAG]", c.Args().Get(1))
 		}
 	}

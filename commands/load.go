@@ -21,7 +21,7 @@ func loadCommand() *cli.Command {
 		Usage: "copy the images of a docker-archive or oci-archive into the store",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "read the archive from this file instead of stdin"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "accepted for docker compatibility; kist load prints no progress either way"},
 		},
 		Action: inNamespace(userNamespace, loadImages),
 	}

@@ -49,6 +49,9 @@ func pushImage(c *cli.Context) error {
 	}
 	source := c.Args().Get(0)
 	destination := c.Args().Get(1)
+	if destination == "" && looksLikeID(source) {
+		return fmt.Errorf("%s is an image ID, which names no repository; usage: kist push IMAGE REGISTRY/REPOSITORY[:TAG]", source)
+	}
 	if destination == "" {
 		destination = source
 	}

@@ -119,28 +119,29 @@ func TestSaveFormatsReadBySkopeo(t *testing.T) {
 	}
 }
 
-// TestSaveStdout writes the archive to stdout and loads it from stdin
-// into another store.
+// TestSaveStdout writes the archive to stdout and loads it from stdin,
+// plain and gzip-compressed, into another store.
 func TestSaveStdout(t *testing.T) {
 	need(t, needBusybox)
 	ref := env.busybox.ref(tagLatest)
-	root := env.identities[0].fresh(t)
-	mustSucceed(t, root, "pull", "-q", ref)
-	saved := mustSucceed(t, root, "save", ref)
-	if !strings.Contains(saved.stdout, "manifest.json") {
-		t.Fatalf("stdout of kist save holds no manifest.json")
-	}
-
-	var gzipped bytes.Buffer
-	gw := gzip.NewWriter(&gzipped)
-	if _, err := gw.Write([]byte(saved.stdout)); err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.Close(); err != nil {
-		t.Fatal(err)
-	}
-
 	forEachIdentity(t, func(t *testing.T, id *identity) {
+		saver := id.fresh(t)
+		mustSucceed(t, saver, "pull", "-q", ref)
+		saved := mustSucceed(t, saver, "save", ref)
+		if !strings.Contains(saved.stdout, "manifest.json") {
+			t.Fatalf("stdout of kist save contains no manifest.json")
+		}
+		expectNoLeftovers(t, saver.store())
+
+		var gzipped bytes.Buffer
+		gw := gzip.NewWriter(&gzipped)
+		if _, err := gw.Write([]byte(saved.stdout)); err != nil {
+			t.Fatal(err)
+		}
+		if err := gw.Close(); err != nil {
+			t.Fatal(err)
+		}
+
 		for _, stdin := range []string{saved.stdout, gzipped.String()} {
 			id := id.fresh(t)
 			r := id.run(t, call{args: []string{"load"}, stdin: stdin})

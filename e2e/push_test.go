@@ -13,7 +13,13 @@ func TestPush(t *testing.T) {
 	forEachIdentity(t, func(t *testing.T, id *identity) {
 		id = id.fresh(t)
 		src := env.busybox.ref(tagLatest)
-		mustSucceed(t, id, "pull", "-q", src)
+		imageID := strings.TrimSpace(mustSucceed(t, id, "pull", "-q", src).stdout)
+
+		r := runKist(t, id, "push", strings.TrimPrefix(imageID, "sha256:")[:12])
+		if r.code != 125 {
+			t.Errorf("push of an ID without a destination: exit %d, want 125", r.code)
+		}
+		expectOneLine(t, r, "names no repository")
 
 		for _, tc := range []struct{ format, mediaType string }{
 			{"", "application/vnd.docker.distribution.manifest.v2+json"},
@@ -52,7 +58,7 @@ func TestPush(t *testing.T) {
 			expect(t, r, 0, "pushed\n")
 		}
 
-		r := runKist(t, id, "push", "no-such-image:1", env.registry+"/x:1")
+		r = runKist(t, id, "push", "no-such-image:1", env.registry+"/x:1")
 		if r.code != 125 {
 			t.Errorf("push of a missing image: exit %d, want 125", r.code)
 		}
