@@ -47,7 +47,7 @@ func TestHostileArchives(t *testing.T) {
 			{name: "a", typeflag: tar.TypeSymlink, linkname: "b"},
 			{name: "b", typeflag: tar.TypeSymlink, linkname: "a"},
 		}, "probably a loop"},
-		{"device member", with(testMember{name: "dev", typeflag: tar.TypeChar}), "holds only files, directories and links"},
+		{"device member", with(testMember{name: "dev", typeflag: tar.TypeChar}), "contains only files, directories and links"},
 		{"duplicate member", append(with(), regular("manifest.json", "[]")), `member "manifest.json" appears twice`},
 		{"missing layer file", []testMember{regular("manifest.json", manifest), regular("c.json", string(config))}, "file l/layer.tar is missing"},
 		{"missing config", []testMember{regular("manifest.json", manifest), regular("l/layer.tar", string(layer))}, "file c.json is missing"},
@@ -107,7 +107,7 @@ func TestOCIArchiveHostile(t *testing.T) {
 			b[len(b)-1] ^= 0xff
 			m[layerBlob] = string(b)
 		}, "does not match"},
-		{"layer blob too long", func(m map[string]string) { m[layerBlob] += "x" }, "but its descriptor says"},
+		{"layer blob too long", func(m map[string]string) { m[layerBlob] += "x" }, "but its descriptor lists"},
 		{"manifest altered", func(m map[string]string) { m[manifestBlob] = strings.Replace(m[manifestBlob], "2", "3", 1) }, "does not match"},
 		{"index invalid", func(m map[string]string) { m["index.json"] = "[" }, "index.json is invalid"},
 		{"extra blob", func(m map[string]string) { m["blobs/sha256/"+strings.Repeat("0", 64)] = "unused" }, ""},

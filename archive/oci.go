@@ -141,7 +141,7 @@ func (a *Archive) blob(desc v1.Descriptor) (*io.SectionReader, error) {
 		return nil, fmt.Errorf("blob %s is missing: %w", desc.Digest, err)
 	}
 	if r.Size() != desc.Size {
-		return nil, fmt.Errorf("blob %s has %d bytes, but its descriptor says %d", desc.Digest, r.Size(), desc.Size)
+		return nil, fmt.Errorf("blob %s has %d bytes, but its descriptor lists %d", desc.Digest, r.Size(), desc.Size)
 	}
 	return r, nil
 }

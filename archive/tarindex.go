@@ -71,7 +71,7 @@ func (idx *tarIndex) add(hdr *tar.Header, offset, fileSize int64) error {
 		return nil
 	case tar.TypeReg, tar.TypeSymlink, tar.TypeLink:
 	default:
-		return fmt.Errorf("archive %s: member %q has tar type %q, but an image archive holds only files, directories and links",
+		return fmt.Errorf("archive %s: member %q has tar type %q, but an image archive contains only files, directories and links",
 			idx.file, hdr.Name, hdr.Typeflag)
 	}
 	if _, dup := idx.members[name]; dup {

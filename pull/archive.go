@@ -126,7 +126,7 @@ func selectEntry(ref Reference, entries []archive.Entry) (archive.Entry, error) 
 		if len(entries) == 1 {
 			return entries[0], nil
 		}
-		return archive.Entry{}, fmt.Errorf("archive %s holds %d images; name one as %s:%s:NAME (names: %s)",
+		return archive.Entry{}, fmt.Errorf("archive %s contains %d images; name one as %s:%s:NAME (names: %s)",
 			ref.ArchivePath, len(entries), ref.ArchiveFormat, ref.ArchivePath, strings.Join(offered, ", "))
 	}
 

@@ -96,7 +96,7 @@ func TestPullArchiveSelection(t *testing.T) {
 	tests := []struct {
 		ref, want string
 	}{
-		{"docker-archive:" + two, "holds 2 images"},
+		{"docker-archive:" + two, "contains 2 images"},
 		{"docker-archive:" + two + ":c:1", "has no image named c:1"},
 		{"oci-archive:" + two, "is in docker-archive format, not oci-archive"},
 	}
