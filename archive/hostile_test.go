@@ -101,7 +101,7 @@ func TestOCIArchiveHostile(t *testing.T) {
 		change func(map[string]string)
 		want   string
 	}{
-		{"missing layer blob", func(m map[string]string) { delete(m, layerBlob) }, "blob " + layerDigest.String() + " is missing"},
+		{"missing layer blob", func(m map[string]string) { delete(m, layerBlob) }, "blob " + layerDigest.String() + ": file " + layerBlob + " is missing"},
 		{"layer blob altered", func(m map[string]string) {
 			b := []byte(m[layerBlob])
 			b[len(b)-1] ^= 0xff

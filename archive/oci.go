@@ -138,7 +138,7 @@ func (a *Archive) blob(desc v1.Descriptor) (*io.SectionReader, error) {
 	file := path.Join("blobs", desc.Digest.Algorithm, desc.Digest.Hex)
 	r, err := a.idx.open(file)
 	if err != nil {
-		return nil, fmt.Errorf("blob %s is missing: %w", desc.Digest, err)
+		return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
 	}
 	if r.Size() != desc.Size {
 		return nil, fmt.Errorf("blob %s has %d bytes, but its descriptor lists %d", desc.Digest, r.Size(), desc.Size)
