@@ -13,7 +13,9 @@ require (
 	github.com/opencontainers/runtime-spec v1.3.0
 	github.com/sirupsen/logrus v1.10.2
 	github.com/urfave/cli/v2 v2.27.7
+	golang.org/x/crypto v0.52.0
 	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.43.0
 )
 
 require (

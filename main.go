@@ -28,7 +28,8 @@ func main() {
 		fmt.Fprintf(os.Stderr, "kist: %v\n", err)
 		os.Exit(125)
 	}
-	err := commands.NewApp().Run(os.Args)
+	app := commands.NewApp()
+	err := app.Run(commands.PermuteArgs(app, os.Args))
 	os.Exit(exitCode(err))
 }
 

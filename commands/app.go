@@ -66,6 +66,8 @@ func NewApp() *cli.App {
 			psCommand(),
 			rmCommand(),
 			systemCommand(),
+			loginCommand(),
+			logoutCommand(),
 			saveCommand(),
 			loadCommand(),
 			importCommand(),
@@ -150,13 +152,19 @@ const (
 	// mountNamespace: also real root needs a private mount namespace,
 	// for mounts that must vanish with the command.
 	mountNamespace
+	// anyIDMap: as userNamespace, but the store may have been filled
+	// under another ID map.
+	anyIDMap
 )
 
 // inNamespace runs action inside the namespaces mode requires, by
 // re-executing kist there, and passes the child's exit status on.
 func inNamespace(mode namespaceMode, action cli.ActionFunc) cli.ActionFunc {
 	return func(c *cli.Context) error {
-		if rootless.Inside() || os.Geteuid() == 0 && mode == userNamespace {
+		if rootless.Inside() || os.Geteuid() == 0 && mode != mountNamespace {
+			if mode == anyIDMap {
+				return action(c)
+			}
 			if err := checkStoreIDMap(c); err != nil {
 				return err
 			}

@@ -131,31 +131,3 @@ func describeImage(img store.Image, config *v1.ConfigFile) imageInspect {
 		RootFS: inspectRootFS{Type: "layers", Layers: layers},
 	}
 }
-
-func pruneImagesCommand() *cli.Command {
-	return &cli.Command{
-		Name:   "prune",
-		Usage:  "remove images without a name that no container uses, and unused layers",
-		Action: inNamespace(userNamespace, pruneImages),
-	}
-}
-
-func pruneImages(c *cli.Context) error {
-	st, err := openStore(c)
-	if err != nil {
-		return err
-	}
-	pruned, err := st.PruneImages()
-	if err != nil {
-		return err
-	}
-	for _, id := range pruned {
-		fmt.Fprintf(c.App.Writer, "Deleted: %s\n", id)
-	}
-	usage, err := st.CollectGarbage()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(c.App.Writer, "Total reclaimed space: %s\n", humanSize(usage.Bytes))
-	return nil
-}

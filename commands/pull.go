@@ -50,7 +50,7 @@ func pullFlags() []cli.Flag {
 		},
 		&cli.BoolFlag{
 			Name:  "tls-verify",
-			Usage: "require HTTPS with a verified certificate for registries other than localhost",
+			Usage: "verify the registry's TLS certificate, and use plain HTTP only for localhost (false: allow both for any registry)",
 			Value: true,
 		},
 		&cli.BoolFlag{
@@ -58,6 +58,8 @@ func pullFlags() []cli.Flag {
 			Aliases: []string{"q"},
 			Usage:   "print no pull progress",
 		},
+		authFileFlag(),
+		certDirFlag(),
 	}
 }
 
@@ -66,7 +68,11 @@ func pullImage(c *cli.Context, st *store.Store, ref pull.Reference) (store.Image
 	if err := st.Sweep(); err != nil {
 		return store.Image{}, err
 	}
-	opts := pull.Options{Insecure: !c.Bool("tls-verify")}
+	opts := pull.Options{
+		Insecure: !c.Bool("tls-verify"),
+		CertDir:  c.String("cert-dir"),
+		AuthFile: c.String("authfile"),
+	}
 	platform, err := platformFlag(c)
 	if err != nil {
 		return store.Image{}, err

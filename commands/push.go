@@ -23,9 +23,11 @@ func pushCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{
 				Name:  "tls-verify",
-				Usage: "require HTTPS with a verified certificate for registries other than localhost",
+				Usage: "verify the registry's TLS certificate, and use plain HTTP only for localhost (false: allow both for any registry)",
 				Value: true,
 			},
+			authFileFlag(),
+			certDirFlag(),
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "manifest format: oci or v2s2 (default: the image's own)"},
 		},
@@ -88,7 +90,11 @@ func pushImage(c *cli.Context) error {
 	if !c.Bool("quiet") {
 		fmt.Fprintf(os.Stderr, "Pushing %s to %s\n", source, ref.Name())
 	}
-	opts := pull.RemoteOptions(c.Context, pull.Options{Insecure: !c.Bool("tls-verify")})
+	opts := pull.RemoteOptions(c.Context, pull.Options{
+		Insecure: !c.Bool("tls-verify"),
+		CertDir:  c.String("cert-dir"),
+		AuthFile: c.String("authfile"),
+	})
 	if err := remote.Write(ref, img, opts...); err != nil {
 		return fmt.Errorf("push %s to %s: %w", source, ref.Name(), err)
 	}

@@ -24,6 +24,8 @@ func systemCommand() *cli.Command {
 				// that only the user namespace can read.
 				Action: inNamespace(userNamespace, diskUsage),
 			},
+			systemPruneCommand(),
+			systemResetCommand(),
 		},
 	}
 }

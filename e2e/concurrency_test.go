@@ -142,8 +142,9 @@ func readLayerInfo(dir string) (layerInfo, error) {
 // moves the results into place at the end. A pull after a kill first
 // removes the previous pull's partial tree from tmp/ and so takes longer
 // than the measured one, which is why points above 1 are needed to reach
-// that final step. NOTE: whether a kill hits the final step depends on
-// timing; the test logs what the store holds after each kill.
+// that final step. Whether a kill hits it depends on timing, so the test
+// logs what the store holds after each kill; TestPullKilledAtLayerCommit
+// times its kill by the blob's arrival instead.
 var killPoints = []float64{0.01, 0.1, 0.3, 0.6, 0.9, 1.0, 1.1, 1.25}
 
 // TestPullKilled kills kist pull with SIGKILL at growing delays into one

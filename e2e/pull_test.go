@@ -28,6 +28,16 @@ func TestPullPrintsImageID(t *testing.T) {
 	})
 }
 
+// TestPullFlagAfterImage puts -q after the image, which docker accepts:
+// the pull prints only the image ID.
+func TestPullFlagAfterImage(t *testing.T) {
+	need(t, needRegistry, needBusybox)
+	id := currentIdentity().fresh(t)
+	r := runKist(t, id, "pull", env.busybox.ref(tagLatest), "-q")
+	expect(t, r, 0, env.busybox.ids[tagLatest]+"\n")
+	expectQuiet(t, r)
+}
+
 // TestPullManifestFormats pulls busybox in every manifest format and layer
 // encoding and checks the ID, then the modes inside a container of it.
 func TestPullManifestFormats(t *testing.T) {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -48,6 +49,13 @@ func setupRegistry(base string) (stop func()) {
 // startRegistry runs the registry with its storage and config in dir,
 // waits until GET /v2/ returns 200 and returns the function that kills it.
 func startRegistry(dir string) (stop func(), addr string, err error) {
+	return startConfiguredRegistry(dir, "", "http", http.DefaultClient)
+}
+
+// startConfiguredRegistry is startRegistry with extra lines appended to
+// the config, whose first lines may continue its http section, and with
+// client probing scheme://addr/v2/ until it returns 200 or 401.
+func startConfiguredRegistry(dir, extra, scheme string, client *http.Client) (stop func(), addr string, err error) {
 	if addr, err = freeAddr(); err != nil {
 		return nil, "", err
 	}
@@ -56,7 +64,7 @@ func startRegistry(dir string) (stop func(), addr string, err error) {
 		return nil, "", err
 	}
 	config := filepath.Join(dir, "config.yml")
-	text := fmt.Sprintf(registryConfig, storage, addr)
+	text := fmt.Sprintf(registryConfig, storage, addr) + extra
 	if err := os.WriteFile(config, []byte(text), 0o600); err != nil {
 		return nil, "", err
 	}
@@ -83,7 +91,7 @@ func startRegistry(dir string) (stop func(), addr string, err error) {
 		_ = cmd.Process.Kill()
 		<-exited
 	}
-	if err := waitForRegistry(addr, exited); err != nil {
+	if err := waitForRegistry(client, scheme+"://"+addr+"/v2/", exited); err != nil {
 		if errors.Is(err, errExited) {
 			err = fmt.Errorf("%w: %v", err, waitErr)
 		}
@@ -109,10 +117,10 @@ func freeAddr() (string, error) {
 // errExited reports that the registry process ended while starting.
 var errExited = errors.New("registry exited during start")
 
-// waitForRegistry polls GET /v2/ for up to 20 seconds, and stops early
+// waitForRegistry polls GET url for up to 20 seconds until it returns 200,
+// or 401 from a registry that requires authentication, and stops early
 // when exited is closed.
-func waitForRegistry(addr string, exited <-chan struct{}) error {
-	client := http.Client{Timeout: time.Second}
+func waitForRegistry(client *http.Client, url string, exited <-chan struct{}) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -120,14 +128,21 @@ func waitForRegistry(addr string, exited <-chan struct{}) error {
 			return errExited
 		default:
 		}
-		resp, err := client.Get("http://" + addr + "/v2/")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			cancel()
+			return err
+		}
+		resp, err := client.Do(req)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		}
+		cancel()
+		if err == nil && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized) {
+			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("registry at %s did not answer GET /v2/ within 20s", addr)
+	return fmt.Errorf("registry at %s did not answer GET /v2/ within 20s", url)
 }

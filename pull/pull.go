@@ -21,6 +21,13 @@ type Options struct {
 	// Insecure turns off TLS verification and allows plain HTTP to any
 	// registry, as --tls-verify=false does.
 	Insecure bool
+	// CertDir, when set, holds the CA certificates (*.crt) and client
+	// certificates (*.cert with *.key) for every registry, in place of
+	// the registry's certs.d directory, as --cert-dir does.
+	CertDir string
+	// AuthFile, when set, is the only credential file read, as
+	// --authfile does; see package auth.
+	AuthFile string
 	// OnLayer, when set, is called once for each layer when it is ready.
 	OnLayer func(LayerEvent)
 	// OnFetch, when set, is called before a layer that is not in the

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"syscall"
 
-	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/kist-project/kist/auth"
 )
 
 // remoteImage fetches the manifest that a registry reference names and
@@ -33,12 +35,13 @@ func remoteImage(ctx context.Context, ref Reference, opts Options) (v1.Image, er
 }
 
 // RemoteOptions returns what every request to a registry needs: the
-// context, credentials and HTTP transport. Push uses them too.
+// context, credentials from the files of package auth and the HTTP
+// transport with the registry's TLS trust. Push uses them too.
 func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithTransport(newTransport(opts.Insecure)),
+		remote.WithAuthFromKeychain(auth.Keychain{AuthFile: opts.AuthFile}),
+		remote.WithTransport(newTransport(opts)),
 	}
 }
 
@@ -57,14 +60,18 @@ func imageFromIndex(ref Reference, desc *remote.Descriptor, platform v1.Platform
 func registryError(ref Reference, err error) error {
 	registry := ref.Remote.Context().RegistryStr()
 
+	var certErr *CertificateError
+	if errors.As(err, &certErr) {
+		return fmt.Errorf("pull %s: %w", ref.Name, certErr)
+	}
 	var terr *transport.Error
 	if errors.As(err, &terr) {
 		switch {
 		case terr.StatusCode == http.StatusNotFound || hasCode(terr, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode):
 			return fmt.Errorf("image %s not found in registry %s; check the name and tag", ref.Name, registry)
 		case terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden:
-			return fmt.Errorf("pull %s: registry %s denied access (HTTP %d); log in with docker login or check the name",
-				ref.Name, registry, terr.StatusCode)
+			return fmt.Errorf("pull %s: registry %s denied access (HTTP %d); log in with kist login %s or check the name",
+				ref.Name, registry, terr.StatusCode, loginName(registry))
 		default:
 			return fmt.Errorf("pull %s: registry %s returned HTTP %d: %v", ref.Name, registry, terr.StatusCode, terr)
 		}
@@ -83,6 +90,15 @@ func registryError(ref Reference, err error) error {
 			ref.Name, registry, opErr.Err)
 	}
 	return fmt.Errorf("pull %s: %w", ref.Name, err)
+}
+
+// loginName spells registry as kist login takes it, with Docker Hub as
+// docker.io.
+func loginName(registry string) string {
+	if registry == name.DefaultRegistry {
+		return auth.DockerHub
+	}
+	return registry
 }
 
 func hasCode(terr *transport.Error, codes ...transport.ErrorCode) bool {

@@ -2,10 +2,12 @@ package pull
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,16 +29,88 @@ func (p *httpPolicy) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // newTransport returns the HTTP transport for registry requests.
-func newTransport(insecure bool) http.RoundTripper {
+func newTransport(opts Options) http.RoundTripper {
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	// A registry that accepts the connection and never responds would
 	// hang a pull forever. One minute is far above a normal response time.
 	// TODO: also time out a blob download that stalls part way.
 	base.ResponseHeaderTimeout = time.Minute
-	if insecure {
-		base.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user turned verification off with --tls-verify=false
+	trust := &trustTransport{
+		base:     base,
+		certDir:  opts.CertDir,
+		insecure: opts.Insecure,
+		hosts:    map[string]http.RoundTripper{},
+		failed:   map[string]error{},
 	}
-	return &httpPolicy{next: base, insecure: insecure}
+	return &httpPolicy{next: trust, insecure: opts.Insecure}
+}
+
+// trustTransport verifies each host's TLS certificate against the trust
+// that --cert-dir or the host's certs.d directory adds to the system
+// roots. It keeps one transport per host, because each host may have a
+// directory of its own.
+type trustTransport struct {
+	base     *http.Transport
+	certDir  string
+	insecure bool
+
+	mu    sync.Mutex
+	hosts map[string]http.RoundTripper
+	// failed holds the certificate error of each host whose HTTPS
+	// certificate failed verification.
+	failed map[string]error
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *trustTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	host := req.URL.Host
+	if req.URL.Scheme == "http" {
+		// go-containerregistry tries plain HTTP to a loopback registry
+		// when HTTPS fails. A registry that speaks TLS with a certificate
+		// kist cannot verify must not be reached without TLS instead.
+		if err := t.failure(host); err != nil {
+			return nil, err
+		}
+		return t.base.RoundTrip(req)
+	}
+
+	next, err := t.forHost(host)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := next.RoundTrip(req)
+	var verr *tls.CertificateVerificationError
+	if err != nil && errors.As(err, &verr) {
+		certErr := &CertificateError{Host: host, Err: verr}
+		t.mu.Lock()
+		t.failed[host] = certErr
+		t.mu.Unlock()
+		return nil, certErr
+	}
+	return resp, err
+}
+
+func (t *trustTransport) failure(host string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.failed[host]
+}
+
+// forHost returns the transport for host, made on first use.
+func (t *trustTransport) forHost(host string) (http.RoundTripper, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if rt, ok := t.hosts[host]; ok {
+		return rt, nil
+	}
+	config, err := tlsConfig(host, t.certDir, t.insecure)
+	if err != nil {
+		return nil, err
+	}
+	rt := t.base.Clone()
+	rt.TLSClientConfig = config
+	t.hosts[host] = rt
+	return rt, nil
 }
 
 // isLoopback reports whether host names this machine: localhost,

@@ -48,7 +48,7 @@ func (s *Store) CheckIDMap(idmap string) error {
 	if cfg.IDMap != idmap {
 		return fmt.Errorf("the store %s was filled under the user namespace ID map %q, but kist now runs under %q "+
 			"(the subordinate IDs in /etc/subuid or KIST_USERNS changed), so file owners in its layers would be wrong; "+
-			"use another store with --root, or restore the earlier setting", s.root, cfg.IDMap, idmap)
+			"use another store with --root, restore the earlier setting, or remove every image with kist system reset", s.root, cfg.IDMap, idmap)
 	}
 	return nil
 }

@@ -91,14 +91,14 @@ func (s *Store) TagImage(ref, name string) error {
 	return s.AddImage(img, name, "")
 }
 
-// PruneImages removes every image that has no name and that no
-// container uses, as docker image prune does without --all, and returns
-// their IDs. Layers stay until CollectGarbage.
-func (s *Store) PruneImages() ([]v1.Hash, error) {
+// PruneImages removes every image that no container uses and returns
+// their IDs. Without all it keeps images that have a name, as docker
+// image prune does without --all. Layers stay until CollectGarbage.
+func (s *Store) PruneImages(all bool) ([]v1.Hash, error) {
 	var pruned []v1.Hash
 	err := s.updateIndex(func(idx *imageIndex) error {
 		for key, img := range idx.Images {
-			if len(img.Names) > 0 {
+			if len(img.Names) > 0 && !all {
 				continue
 			}
 			user, err := s.containerUsing(img.ID)

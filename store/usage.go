@@ -102,3 +102,9 @@ func treeSize(dir string) int64 {
 	})
 	return total
 }
+
+// ContainerSize returns the bytes of the files in a container's
+// directory: what it wrote, and its state.
+func (s *Store) ContainerSize(id string) int64 {
+	return treeSize(s.ContainerDir(id))
+}

@@ -1,0 +1,112 @@
+package commands
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// positionalFirst lists the commands whose arguments after the first
+// positional one belong to the container's command, as in docker run.
+// Every other command takes its flags anywhere, as docker and podman do,
+// so kist save IMAGE -o FILE works.
+var positionalFirst = map[string]bool{"run": true}
+
+// PermuteArgs moves the flags that follow a command's positional
+// arguments in front of them, because urfave/cli stops parsing flags at
+// the first positional argument. Arguments after "--" stay where they
+// are.
+func PermuteArgs(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	out := []string{args[0]}
+	rest := args[1:]
+
+	// Global flags, then the command and subcommand names.
+	flags := app.Flags
+	commands := app.Commands
+	var cmd *cli.Command
+	for len(rest) > 0 {
+		tok := rest[0]
+		if isFlag(tok) {
+			n := flagWidth(flags, rest)
+			out = append(out, rest[:n]...)
+			rest = rest[n:]
+			continue
+		}
+		next := findCommand(commands, tok)
+		if next == nil {
+			break
+		}
+		cmd = next
+		out = append(out, tok)
+		rest = rest[1:]
+		flags, commands = cmd.Flags, cmd.Subcommands
+		if len(commands) == 0 {
+			break
+		}
+	}
+	if cmd == nil || positionalFirst[cmd.Name] {
+		return append(out, rest...)
+	}
+
+	var positional []string
+	for len(rest) > 0 {
+		tok := rest[0]
+		if tok == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		if !isFlag(tok) {
+			positional = append(positional, tok)
+			rest = rest[1:]
+			continue
+		}
+		n := flagWidth(flags, rest)
+		out = append(out, rest[:n]...)
+		rest = rest[n:]
+	}
+	return append(out, positional...)
+}
+
+// isFlag reports whether tok is a flag; "-" alone names standard input.
+func isFlag(tok string) bool {
+	return len(tok) > 1 && tok[0] == '-'
+}
+
+// flagWidth returns how many tokens the flag at args[0] takes: two when
+// its value is the next token, else one.
+func flagWidth(flags []cli.Flag, args []string) int {
+	tok := args[0]
+	if strings.Contains(tok, "=") || len(args) < 2 {
+		return 1
+	}
+	name := strings.TrimLeft(tok, "-")
+	if !strings.HasPrefix(tok, "--") && len(name) > 1 {
+		// Combined short options such as -aq: only the last may take a
+		// value.
+		name = name[len(name)-1:]
+	}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n != name {
+				continue
+			}
+			if v, ok := f.(cli.DocGenerationFlag); ok && v.TakesValue() {
+				return 2
+			}
+			return 1
+		}
+	}
+	return 1
+}
+
+func findCommand(commands []*cli.Command, name string) *cli.Command {
+	for _, c := range commands {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}
