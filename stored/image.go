@@ -101,6 +101,8 @@ func storedLayers(st *store.Store, rec store.Image) ([]blobimage.Layer, error) {
 				"remove the image and the containers that use the layer, then pull the image again: %w",
 				info.Digest, rec.Layers[i], err)
 		}
+		// TODO: compress plain tar blobs, which a docker-archive load
+		// stores, before a push; they are sent uncompressed now.
 		mt := types.MediaType(info.MediaType)
 		if mt == "" {
 			mt = types.DockerLayer
