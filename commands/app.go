@@ -68,6 +68,10 @@ func NewApp() *cli.App {
 			systemCommand(),
 			loginCommand(),
 			logoutCommand(),
+			saveCommand(),
+			loadCommand(),
+			importCommand(),
+			pushCommand(),
 		},
 		OnUsageError: usageError,
 	}

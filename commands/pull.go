@@ -129,7 +129,7 @@ func (p *pullProgress) layer(e pull.LayerEvent) {
 // decides when to pull it first: "missing" (the default), "always" or
 // "never".
 func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy string) (store.Image, error) {
-	if ref.Remote == nil && ref.LayoutPath == "" {
+	if ref.Remote == nil && ref.LayoutPath == "" && ref.ArchivePath == "" {
 		// An image ID: there is nowhere to pull it from.
 		return st.LookupImage(ref.Name)
 	}
@@ -142,10 +142,11 @@ func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy
 		return store.Image{}, fmt.Errorf("invalid --pull %q: use missing, always or never", policy)
 	}
 
-	if ref.LayoutPath != "" {
+	if ref.LayoutPath != "" || ref.ArchivePath != "" {
 		// The name of a layout image only echoes its directory, so the
 		// stored image under that name may come from another layout or
-		// an older build. Reading index.json again is cheap.
+		// an older build. Reading index.json again is cheap. An archive
+		// costs at most one pass over its compressed layer files.
 		return pullImage(c, st, ref)
 	}
 	img, err := st.LookupImage(ref.Name)

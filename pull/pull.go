@@ -55,6 +55,9 @@ func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (s
 	if opts.Platform.OS == "" {
 		opts.Platform = HostPlatform()
 	}
+	if ref.ArchivePath != "" {
+		return archiveImage(ctx, st, ref, opts)
+	}
 	img, err := resolveImage(ctx, ref, opts)
 	if err != nil {
 		return store.Image{}, err

@@ -21,11 +21,21 @@ type Reference struct {
 	// LayoutPath and LayoutTag are set for oci:PATH[:TAG] references.
 	LayoutPath string
 	LayoutTag  string
+	// ArchivePath, ArchiveFormat and ArchiveSelector are set for
+	// docker-archive:PATH[:REF] and oci-archive:PATH[:TAG] references;
+	// the format is "docker-archive" or "oci-archive".
+	ArchivePath     string
+	ArchiveFormat   string
+	ArchiveSelector string
 }
 
-// ParseReference parses a docker-style image reference, or
-// oci:PATH[:TAG] for an OCI image layout directory.
+// ParseReference parses a docker-style image reference, oci:PATH[:TAG]
+// for an OCI image layout directory, or docker-archive:PATH[:REF] or
+// oci-archive:PATH[:TAG] for an archive file.
 func ParseReference(s string) (Reference, error) {
+	if strings.HasPrefix(s, dockerArchivePrefix) || strings.HasPrefix(s, ociArchivePrefix) {
+		return parseArchiveReference(s)
+	}
 	if strings.HasPrefix(s, layoutPrefix) {
 		return parseLayoutReference(s)
 	}

@@ -60,8 +60,9 @@ func (s *Store) CollectGarbage() (Reclaimed, error) {
 	return usage, err
 }
 
-// references returns the hex digests of the layers (by diff ID) and blobs
-// that images and containers use.
+// references returns the hex digests of the layers (by key) and blobs
+// that images and containers use. Every kept layer keeps the blob it was
+// unpacked from.
 func (s *Store) references() (layers, blobs map[string]bool, err error) {
 	layers, blobs = map[string]bool{}, map[string]bool{}
 	idx, err := s.readIndex()
@@ -86,6 +87,12 @@ func (s *Store) references() (layers, blobs map[string]bool, err error) {
 	for _, c := range containers {
 		for _, key := range s.LayerKeys(c.Layers) {
 			layers[key.Hex] = true
+			// A later pull of an image with this layer reuses it without
+			// downloading, and saving or pushing that image needs the
+			// blob the layer was unpacked from.
+			if info, err := s.Layer(key); err == nil {
+				blobs[info.Digest.Hex] = true
+			}
 		}
 	}
 	return layers, blobs, nil

@@ -1,0 +1,107 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/urfave/cli/v2"
+
+	"github.com/kist-project/kist/pull"
+	"github.com/kist-project/kist/store"
+	"github.com/kist-project/kist/stored"
+)
+
+func pushCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "push",
+		Usage:     "copy an image from the store to a registry",
+		ArgsUsage: "IMAGE [DESTINATION]",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{
+				Name:  "tls-verify",
+				Usage: "verify the registry's TLS certificate, and use plain HTTP only for localhost (false: allow both for any registry)",
+				Value: true,
+			},
+			authFileFlag(),
+			certDirFlag(),
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "manifest format: oci or v2s2 (default: the image's own)"},
+		},
+		Action: pushImage,
+	}
+}
+
+func pushImage(c *cli.Context) error {
+	if c.NArg() < 1 || c.NArg() > 2 {
+		return fmt.Errorf("kist push takes an image and an optional destination, got %d arguments; usage: kist push IMAGE [DESTINATION]", c.NArg())
+	}
+	var format types.MediaType
+	switch c.String("format") {
+	case "":
+	case "oci":
+		format = types.OCIManifestSchema1
+	case "v2s2":
+		format = types.DockerManifestSchema2
+	default:
+		return fmt.Errorf("invalid --format %q: use oci or v2s2", c.String("format"))
+	}
+	source := c.Args().Get(0)
+	destination := c.Args().Get(1)
+	if destination == "" && looksLikeID(source) {
+		return fmt.Errorf("%s is an image ID, which names no repository; usage: kist push IMAGE REGISTRY/REPOSITORY[:TAG]", source)
+	}
+	if destination == "" {
+		destination = source
+	}
+	var nameOpts []name.Option
+	if !c.Bool("tls-verify") {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	ref, err := name.ParseReference(destination, nameOpts...)
+	if err != nil {
+		return fmt.Errorf("invalid destination %q: %w; use REGISTRY/REPOSITORY[:TAG]", destination, err)
+	}
+
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	hold, err := st.UseLayers()
+	if err != nil {
+		return err
+	}
+	defer hold.Unlock()
+	rec, err := st.LookupImage(imageKey(source))
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no such image %q; list images with kist images", source)
+	}
+	if err != nil {
+		return err
+	}
+	img, err := stored.Image(st, rec, format)
+	if err != nil {
+		return err
+	}
+
+	if !c.Bool("quiet") {
+		fmt.Fprintf(os.Stderr, "Pushing %s to %s\n", source, ref.Name())
+	}
+	opts := pull.RemoteOptions(c.Context, pull.Options{
+		Insecure: !c.Bool("tls-verify"),
+		CertDir:  c.String("cert-dir"),
+		AuthFile: c.String("authfile"),
+	})
+	if err := remote.Write(ref, img, opts...); err != nil {
+		return fmt.Errorf("push %s to %s: %w", source, ref.Name(), err)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%s@%s\n", ref.Context().Name(), digest)
+	return nil
+}

@@ -1,0 +1,157 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/kist-project/kist/archive"
+	"github.com/kist-project/kist/store"
+	"github.com/kist-project/kist/stored"
+)
+
+func saveCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "save",
+		Usage:     "write images to an archive file or OCI layout directory",
+		ArgsUsage: "IMAGE [IMAGE...]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to this file (a directory for oci-dir) instead of stdout"},
+			&cli.StringFlag{Name: "format", Usage: "archive format: docker-archive, oci-archive or oci-dir", Value: string(archive.DockerArchive)},
+		},
+		Action: saveImages,
+	}
+}
+
+func saveImages(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return errors.New("kist save needs at least one image; usage: kist save [-o FILE] IMAGE [IMAGE...]")
+	}
+	format := archive.Format(c.String("format"))
+	output := c.String("output")
+	switch format {
+	case archive.DockerArchive, archive.OCIArchive:
+	case archive.OCIDir:
+		if output == "" {
+			return errors.New("kist save --format oci-dir needs -o DIRECTORY")
+		}
+	default:
+		return fmt.Errorf("invalid --format %q: use docker-archive, oci-archive or oci-dir", format)
+	}
+	if output == "" && isTerminal(os.Stdout) {
+		return errors.New("kist save will not write an archive to a terminal; use -o FILE or redirect stdout")
+	}
+
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	// Garbage collection must not remove a blob while it is written out.
+	hold, err := st.UseLayers()
+	if err != nil {
+		return err
+	}
+	defer hold.Unlock()
+
+	manifestType := types.MediaType("")
+	if format != archive.DockerArchive {
+		manifestType = types.OCIManifestSchema1
+	}
+	entries, err := savedEntries(st, c.Args().Slice(), manifestType)
+	if err != nil {
+		return err
+	}
+
+	if format == archive.OCIDir {
+		return archive.WriteOCIDir(output, entries)
+	}
+	return writeArchive(c, st, output, func(w io.Writer, tmp string) error {
+		if format == archive.OCIArchive {
+			return archive.WriteOCIArchive(w, entries)
+		}
+		return archive.WriteDocker(w, entries, tmp)
+	})
+}
+
+// savedEntries looks up each argument. An image named by name keeps that
+// name in the archive, and one named by ID is saved untagged.
+func savedEntries(st *store.Store, args []string, manifestType types.MediaType) ([]archive.Entry, error) {
+	var entries []archive.Entry
+	seen := map[v1.Hash]int{}
+	for _, arg := range args {
+		rec, err := st.LookupImage(imageKey(arg))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("no such image %q; list images with kist images", arg)
+		}
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		if !looksLikeID(arg) {
+			names = []string{imageKey(arg)}
+		}
+		// One image named twice is one entry with both names.
+		if i, ok := seen[rec.ID]; ok {
+			entries[i].Names = append(entries[i].Names, names...)
+			continue
+		}
+		img, err := stored.Image(st, rec, manifestType)
+		if err != nil {
+			return nil, err
+		}
+		seen[rec.ID] = len(entries)
+		entries = append(entries, archive.Entry{Image: img, Names: names})
+	}
+	return entries, nil
+}
+
+// writeArchive runs write with stdout, or with a temporary file that
+// replaces output only when write succeeds, so a failed save leaves no
+// partial archive behind. tmp is a scratch directory in the store.
+func writeArchive(c *cli.Context, st *store.Store, output string, write func(w io.Writer, tmp string) error) error {
+	tmp, err := st.TempDir("save")
+	if err != nil {
+		return err
+	}
+	defer tmp.Remove()
+
+	if output == "" {
+		return write(c.App.Writer, tmp.Path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", output, err)
+	}
+	defer os.Remove(f.Name())
+	if err := write(f, tmp.Path); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", output, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", output, err)
+	}
+	// CreateTemp makes the file 0600, so give it the mode that creating
+	// it with the umask would.
+	umask := unix.Umask(0)
+	unix.Umask(umask)
+	if err := os.Chmod(f.Name(), os.FileMode(0o666&^umask)); err != nil {
+		return fmt.Errorf("write %s: %w", output, err)
+	}
+	if err := os.Rename(f.Name(), output); err != nil {
+		return fmt.Errorf("write %s: %w", output, err)
+	}
+	return nil
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,74 @@
+package rootfsimage
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+func TestApply(t *testing.T) {
+	cases := []struct {
+		change string
+		want   v1.Config
+	}{
+		{`CMD ["/bin/sh", "-c", "echo hi"]`, v1.Config{Cmd: []string{"/bin/sh", "-c", "echo hi"}}},
+		{`CMD echo hi`, v1.Config{Cmd: []string{"/bin/sh", "-c", "echo hi"}}},
+		{`cmd ["ls"]`, v1.Config{Cmd: []string{"ls"}}},
+		{`ENTRYPOINT ["/init", "--verbose"]`, v1.Config{Entrypoint: []string{"/init", "--verbose"}}},
+		{`ENTRYPOINT /init`, v1.Config{Entrypoint: []string{"/bin/sh", "-c", "/init"}}},
+		{`ENV A=1 B="two words" C=x\ y`, v1.Config{Env: []string{"A=1", "B=two words", "C=x y"}}},
+		{`ENV PATH /usr/bin:/bin`, v1.Config{Env: []string{"PATH=/usr/bin:/bin"}}},
+		{`ENV GREETING hello world`, v1.Config{Env: []string{"GREETING=hello world"}}},
+		{`WORKDIR /srv/app`, v1.Config{WorkingDir: "/srv/app"}},
+		{`USER 1000:1000`, v1.Config{User: "1000:1000"}},
+		{`LABEL a=b "c d"='e f'`, v1.Config{Labels: map[string]string{"a": "b", "c d": "e f"}}},
+		{`EXPOSE 80 53/udp 8000-8002/tcp`, v1.Config{ExposedPorts: map[string]struct{}{"80/tcp": {}, "53/udp": {}, "8000-8002/tcp": {}}}},
+		{`VOLUME ["/data", "/logs"]`, v1.Config{Volumes: map[string]struct{}{"/data": {}, "/logs": {}}}},
+		{`VOLUME /data`, v1.Config{Volumes: map[string]struct{}{"/data": {}}}},
+		{`STOPSIGNAL SIGINT`, v1.Config{StopSignal: "SIGINT"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.change, func(t *testing.T) {
+			var got v1.Config
+			if err := Apply(&got, tc.change); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestApplyReplacesEnv(t *testing.T) {
+	cfg := v1.Config{Env: []string{"A=1", "B=2"}}
+	if err := Apply(&cfg, "ENV A=3"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"A=3", "B=2"}, cfg.Env); diff != "" {
+		t.Errorf("env (-want +got):\n%s", diff)
+	}
+}
+
+func TestApplyErrors(t *testing.T) {
+	cases := []struct{ change, want string }{
+		{"RUN make", "kist supports CMD"},
+		{"CMD", "CMD needs an argument"},
+		{"EXPOSE http", `port "http" is not`},
+		{"EXPOSE 80/icmp", `port "80/icmp" is not`},
+		{`ENV A="open`, "unterminated"},
+		{"LABEL a=b =c", `"=c" is not KEY=VALUE`},
+		{`VOLUME ["/data"`, "not a JSON array"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.change, func(t *testing.T) {
+			var cfg v1.Config
+			err := Apply(&cfg, tc.change)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
