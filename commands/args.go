@@ -47,14 +47,14 @@ func PermuteArgs(app *cli.App, args []string) []string {
 			break
 		}
 	}
-	if cmd == nil || positionalFirst[cmd.Name] {
+	if cmd == nil {
 		return append(out, rest...)
 	}
 
 	var positional []string
 	for len(rest) > 0 {
 		tok := rest[0]
-		if tok == "--" {
+		if tok == "--" || !isFlag(tok) && positionalFirst[cmd.Name] {
 			positional = append(positional, rest...)
 			break
 		}
@@ -64,10 +64,35 @@ func PermuteArgs(app *cli.App, args []string) []string {
 			continue
 		}
 		n := flagWidth(flags, rest)
-		out = append(out, rest[:n]...)
+		out = append(out, canonicalSliceFlag(flags, tok))
+		out = append(out, rest[1:n]...)
 		rest = rest[n:]
 	}
 	return append(out, positional...)
+}
+
+// canonicalSliceFlag spells a repeatable flag by its first name, so that
+// -e A=1 --env B=2 sets both, as in docker; urfave/cli refuses two
+// spellings of one slice flag in a command line.
+func canonicalSliceFlag(flags []cli.Flag, tok string) string {
+	name, value, hasValue := strings.Cut(strings.TrimLeft(tok, "-"), "=")
+	for _, f := range flags {
+		if _, ok := f.(*cli.StringSliceFlag); !ok {
+			continue
+		}
+		names := f.Names()
+		for _, n := range names {
+			if n != name {
+				continue
+			}
+			canonical := "--" + names[0]
+			if hasValue {
+				canonical += "=" + value
+			}
+			return canonical
+		}
+	}
+	return tok
 }
 
 // isFlag reports whether tok is a flag; "-" alone names standard input.

@@ -24,6 +24,8 @@ func TestPermuteArgs(t *testing.T) {
 		{"after double dash", []string{"kist", "rm", "a", "--", "-b"}, []string{"kist", "rm", "a", "--", "-b"}},
 		{"run keeps the container's flags", []string{"kist", "run", "--rm", "busybox", "ls", "-l"},
 			[]string{"kist", "run", "--rm", "busybox", "ls", "-l"}},
+		{"both spellings of a slice flag", []string{"kist", "run", "-e", "A=1", "--env", "B=2", "-e=C=3", "busybox", "env", "-e", "x"},
+			[]string{"kist", "run", "--env", "A=1", "--env", "B=2", "--env=C=3", "busybox", "env", "-e", "x"}},
 		{"unknown command", []string{"kist", "bogus", "x", "-q"}, []string{"kist", "bogus", "x", "-q"}},
 	}
 	app := NewApp()
