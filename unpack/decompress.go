@@ -5,9 +5,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/klauspost/compress/gzip"
 	"io"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -73,9 +73,10 @@ func (d *decoder) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// gzipReader reads the members of a gzip stream one at a time, because
-// compress/gzip in multistream mode reads padding after the last member as
-// a broken header and fails with gzip.ErrHeader.
+// gzipReader reads the members of a gzip stream one at a time, because a
+// gzip reader in multistream mode reads padding after the last member as
+// a broken header and fails with gzip.ErrHeader. Both compress/gzip and
+// klauspost/compress/gzip, which decompresses faster, do so.
 type gzipReader struct {
 	br   *bufio.Reader
 	zr   *gzip.Reader
