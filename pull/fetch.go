@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sirupsen/logrus"
 
 	"github.com/kist-project/kist/store"
 )
@@ -171,6 +172,7 @@ func runJob(ctx context.Context, st *store.Store, job *layerJob, lower []*layerJ
 		}
 	}
 	waitLower := func(ctx context.Context) ([]string, error) {
+		logrus.Debugf("layer %s waits for the %d layers below it", job.diffID, len(lower))
 		return lowerDirs(ctx, st, lower)
 	}
 	return ensureLayer(ctx, st, job.layer, job.diffID, job.chain, waitLower, opts)

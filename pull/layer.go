@@ -108,6 +108,7 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID, c
 	if err := st.CommitLayer(tmp, info); err != nil {
 		return info, err
 	}
+	logrus.Debugf("committed layer %s as %s", diffID, info.Key)
 	return info, nil
 }
 
