@@ -12,18 +12,28 @@ import (
 	"github.com/kist-project/kist/pull"
 )
 
-// isTerminal reports whether the file descriptor fd is a terminal.
-func isTerminal(fd uintptr) bool {
-	_, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
-	return err == nil
+// terminalWidth returns the number of columns of the terminal that the
+// file descriptor fd refers to, or 0 when fd is not a terminal.
+func terminalWidth(fd uintptr) int {
+	if _, err := unix.IoctlGetTermios(int(fd), unix.TCGETS); err != nil {
+		return 0
+	}
+	ws, err := unix.IoctlGetWinsize(int(fd), unix.TIOCGWINSZ)
+	if err != nil || ws.Col == 0 {
+		// A terminal that does not know its size, such as a serial
+		// line, gets the traditional 80 columns.
+		return 80
+	}
+	return int(ws.Col)
 }
 
 // setProgress points the callbacks of opts at a progress printer for ref
-// on out: bars redrawn in place when out is a terminal, one line per
-// layer otherwise.
-func setProgress(opts *pull.Options, out io.Writer, terminal bool, ref string) {
-	if terminal {
+// on out: bars redrawn in place when out is a terminal of width columns,
+// one line per layer when width is 0.
+func setProgress(opts *pull.Options, out io.Writer, width int, ref string) {
+	if width > 0 {
 		bars := newPullBars(out, ref, time.Now)
+		bars.width = width
 		opts.OnStart, opts.OnFetch, opts.OnLayer = bars.start, bars.fetch, bars.layer
 		opts.OnProgress = bars.progress
 		return
@@ -95,6 +105,9 @@ type pullBars struct {
 	fetched  bool
 	drawn    int // lines drawn below the header
 	lastDraw time.Time
+	// width, when above 0, is the terminal's width. Lines are cut to
+	// fit, because a line that wraps would break the cursor movement.
+	width int
 }
 
 // barState is the progress of one layer.
@@ -164,7 +177,11 @@ func (b *pullBars) draw() {
 	}
 	for _, diffID := range b.order {
 		// \r and erase-line make a shorter line replace a longer one.
-		fmt.Fprintf(&sb, "\r\x1b[2K%s\n", b.line(diffID, b.layers[diffID]))
+		line := b.line(diffID, b.layers[diffID])
+		if b.width > 0 && len(line) >= b.width {
+			line = line[:b.width-1]
+		}
+		fmt.Fprintf(&sb, "\r\x1b[2K%s\n", line)
 	}
 	b.drawn = len(b.order)
 	b.lastDraw = b.now()

@@ -90,3 +90,23 @@ func TestProgressBar(t *testing.T) {
 		}
 	}
 }
+
+func TestPullBarsCutToWidth(t *testing.T) {
+	var out bytes.Buffer
+	clock := &fakeClock{t: time.Unix(1000, 0)}
+	bars := newPullBars(&out, "example/image", clock.now)
+	bars.width = 40
+	layer := testHash('e')
+
+	bars.start(testHash('c'), 1)
+	bars.fetch(layer)
+	clock.t = clock.t.Add(time.Second)
+	bars.progress(pull.LayerProgress{DiffID: layer, Done: 1_000_000, Total: 40_000_000})
+
+	lines := strings.Split(out.String(), "\n")
+	last := strings.TrimPrefix(lines[len(lines)-2], "\x1b[1A")
+	last = strings.TrimPrefix(last, "\r\x1b[2K")
+	if len(last) != bars.width-1 {
+		t.Errorf("line %q has %d bytes, want %d to fit a %d-column terminal", last, len(last), bars.width-1, bars.width)
+	}
+}

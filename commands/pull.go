@@ -75,7 +75,7 @@ func pullImage(c *cli.Context, st *store.Store, ref pull.Reference) (store.Image
 		opts.Platform, opts.RequirePlatform = *platform, true
 	}
 	if !c.Bool("quiet") {
-		setProgress(&opts, os.Stderr, isTerminal(os.Stderr.Fd()), ref.Name)
+		setProgress(&opts, os.Stderr, terminalWidth(os.Stderr.Fd()), ref.Name)
 	}
 	return pull.Image(c.Context, st, ref, opts)
 }
