@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	ti "github.com/kist-project/kist/internal/testimage"
 )
 
@@ -132,6 +134,38 @@ func BenchmarkPullDebianSplit(b *testing.B) {
 				fresh := id.fresh(b)
 				b.StartTimer()
 				benchCommand(b, fresh, "pull", "-q", ref)
+			}
+		})
+	}
+}
+
+// BenchmarkPullDebianTmpfs measures cold pulls as root into a store on
+// tmpfs (/dev/shm), where creating a file costs little, so that the time
+// left is kist's own: decompressing, hashing and the unpacker's system
+// calls.
+func BenchmarkPullDebianTmpfs(b *testing.B) {
+	need(b, needRoot, needRegistry, needDebian)
+	var fs unix.Statfs_t
+	if err := unix.Statfs("/dev/shm", &fs); err != nil || fs.Type != unix.TMPFS_MAGIC {
+		b.Skip("/dev/shm is not a tmpfs")
+	}
+	refs := map[string]string{"bookworm": env.debian.ref(tagBookworm), "split": pushSplitImage(b)}
+	for _, name := range []string{"bookworm", "split"} {
+		b.Run(name, func(b *testing.B) {
+			id := currentIdentity()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				root, err := os.MkdirTemp("/dev/shm", "kist-bench-")
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				benchCommand(b, id, "--root", root, "pull", "-q", refs[name])
+				b.StopTimer()
+				if err := os.RemoveAll(root); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
 			}
 		})
 	}
