@@ -113,9 +113,9 @@ func TestPullParallelLayersHardlinkToLower(t *testing.T) {
 }
 
 // TestPullProgressNotTerminal checks the progress kist pull prints when
-// stderr is not a terminal: a header and one line per layer, with no
-// terminal control sequences; nothing for an image already present; and
-// nothing with -q.
+// stderr is not a terminal. It must be a header and one line per layer,
+// with no terminal control sequences. An image already present and a
+// pull with -q print nothing.
 func TestPullProgressNotTerminal(t *testing.T) {
 	need(t, needRegistry, needBusybox)
 	img := pushParallelImage(t)

@@ -14,8 +14,8 @@ import (
 )
 
 // DefaultConcurrentLayers is how many layers a pull downloads and unpacks
-// at once unless Options.ConcurrentLayers says otherwise. It is the
-// default of docker's max-concurrent-downloads.
+// at once when Options.ConcurrentLayers is 0. It is the default of
+// docker's max-concurrent-downloads.
 const DefaultConcurrentLayers = 3
 
 // layerJob is one layer of an image being made present in the store.

@@ -16,9 +16,9 @@ type LayerProgress struct {
 	Total int64
 }
 
-// withCallbacks fills in the callbacks of opts that are nil and makes the
-// rest run one at a time, since layers are fetched in parallel: a caller
-// can then keep its progress state without locks.
+// withCallbacks sets OnLayer and OnFetch to no-ops when they are nil and
+// makes every callback run one at a time, so that a caller can keep its
+// progress state without locks while layers are fetched in parallel.
 func (opts Options) withCallbacks() Options {
 	var mu sync.Mutex
 	onLayer, onFetch, onProgress := opts.OnLayer, opts.OnFetch, opts.OnProgress
