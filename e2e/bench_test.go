@@ -206,7 +206,7 @@ func BenchmarkPodmanPull(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				dir := b.TempDir()
+				dir := shortTempDir(b)
 				cmd := exec.Command(podman, "--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "runroot"),
 					"pull", "-q", "--tls-verify=false", refs[name])
 				b.StartTimer()
@@ -332,4 +332,21 @@ func layerBlobs(b *testing.B, root string) []string {
 		blobs = append(blobs, filepath.Join(root, "blobs", "sha256", hex))
 	}
 	return blobs
+}
+
+// shortTempDir returns a new directory under /tmp, removed when b ends.
+// podman 4.3 rejects a runroot path longer than 50 characters, which
+// b.TempDir's names exceed.
+func shortTempDir(b *testing.B) string {
+	b.Helper()
+	dir, err := os.MkdirTemp("/tmp", "kist-podman-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			b.Logf("remove %s: %v", dir, err)
+		}
+	})
+	return dir
 }
