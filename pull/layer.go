@@ -131,7 +131,7 @@ func extract(ctx context.Context, compressed io.ReadCloser, blob io.Writer, dir 
 			return err
 		}
 		defer uncompressed.Close()
-		if _, err := io.Copy(io.MultiWriter(w, hasher), uncompressed); err != nil {
+		if _, err := io.Copy(w, uncompressed); err != nil {
 			return err
 		}
 		// Compressed formats may end before their source does, as gzip
@@ -140,7 +140,9 @@ func extract(ctx context.Context, compressed io.ReadCloser, blob io.Writer, dir 
 		return err
 	})
 
-	stats, err := unpackStream(ctx, ra, dir, unpack.Options{WaitLower: waitLower})
+	// The unpacker, which waits for the decompressor more often than
+	// not, hashes the stream it reads.
+	stats, err := unpackStream(ctx, io.TeeReader(ra, hasher), dir, unpack.Options{WaitLower: waitLower})
 	// Closing the stream unblocks a producer waiting on the network.
 	compressed.Close()
 	if stopErr := ra.Stop(); err == nil {

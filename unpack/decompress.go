@@ -32,7 +32,10 @@ var (
 // NOTE: zero padding after the last zstd frame is an error, as the zstd
 // decoder reads it as a frame with a bad magic number.
 func Decompress(r io.Reader) (io.ReadCloser, error) {
-	br := bufio.NewReader(r)
+	// A 64 KiB buffer reads r in 64 KiB pieces rather than 4 KiB ones,
+	// which for a pull is 16 times fewer reads from the network and
+	// writes to the blob file.
+	br := bufio.NewReaderSize(r, readBufferSize)
 	magic, err := br.Peek(len(xzMagic))
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("read layer header: %w", err)
