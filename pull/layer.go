@@ -119,9 +119,9 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID, c
 const readAheadDepth = 128
 
 // extract unpacks one compressed layer stream into dir and checks its diff
-// ID. A producer goroutine copies the stream into blob, decompresses it
-// and hashes the result. It reads to the very end, so every byte is
-// verified. The unpacker consumes its output. extract closes compressed.
+// ID. A producer goroutine copies the stream into blob and decompresses
+// it, reading to the very end, so every byte is verified. The unpacker
+// hashes and consumes its output. extract closes compressed.
 func extract(ctx context.Context, compressed io.ReadCloser, blob io.Writer, dir string, diffID v1.Hash, waitLower func(context.Context) ([]string, error)) (unpack.Stats, error) {
 	hasher := sha256.New()
 	ra := newReadAhead(readAheadDepth, func(w io.Writer) error {
