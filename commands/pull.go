@@ -63,7 +63,7 @@ func pullFlags() []cli.Flag {
 	}
 }
 
-// pullImage pulls ref into st, printing one line per layer on stderr.
+// pullImage pulls ref into st, printing its progress on stderr.
 func pullImage(c *cli.Context, st *store.Store, ref pull.Reference) (store.Image, error) {
 	if err := st.Sweep(); err != nil {
 		return store.Image{}, err
@@ -81,48 +81,9 @@ func pullImage(c *cli.Context, st *store.Store, ref pull.Reference) (store.Image
 		opts.Platform, opts.RequirePlatform = *platform, true
 	}
 	if !c.Bool("quiet") {
-		progress := &pullProgress{ref: ref.Name}
-		opts.OnStart, opts.OnFetch, opts.OnLayer = progress.start, progress.fetch, progress.layer
+		setProgress(&opts, os.Stderr, terminalWidth(os.Stderr.Fd()), ref.Name)
 	}
 	return pull.Image(c.Context, st, ref, opts)
-}
-
-// pullProgress prints one line per layer on stderr, but only once a
-// layer has to be downloaded: an image already in the store pulls
-// silently.
-type pullProgress struct {
-	ref     string
-	header  string
-	pending []string
-	fetched bool
-}
-
-func (p *pullProgress) start(id v1.Hash, layers int) {
-	p.header = fmt.Sprintf("Pulling %s: image %s, %d layers", p.ref, id.Hex[:12], layers)
-}
-
-func (p *pullProgress) fetch(v1.Hash) {
-	if p.fetched {
-		return
-	}
-	p.fetched = true
-	fmt.Fprintln(os.Stderr, p.header)
-	for _, line := range p.pending {
-		fmt.Fprintln(os.Stderr, line)
-	}
-}
-
-func (p *pullProgress) layer(e pull.LayerEvent) {
-	if e.Present {
-		line := fmt.Sprintf("Layer %s: already present", e.DiffID.Hex[:12])
-		if !p.fetched {
-			p.pending = append(p.pending, line)
-			return
-		}
-		fmt.Fprintln(os.Stderr, line)
-		return
-	}
-	fmt.Fprintf(os.Stderr, "Layer %s: unpacked %s in %.1fs\n", e.DiffID.Hex[:12], humanSize(e.Size), e.Duration.Seconds())
 }
 
 // findOrPullImage returns the stored image that ref names. The policy

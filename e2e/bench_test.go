@@ -8,7 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	ti "github.com/kist-project/kist/internal/testimage"
 )
@@ -118,6 +121,103 @@ func BenchmarkGzipDebianLayer(b *testing.B) {
 	}
 }
 
+// BenchmarkPullDebianSplit measures a cold pull of the Debian rootfs
+// split into four gzip layers, which kist downloads and unpacks in
+// parallel.
+func BenchmarkPullDebianSplit(b *testing.B) {
+	need(b, needRegistry, needDebian)
+	ref := pushSplitImage(b)
+	for _, id := range env.identities {
+		b.Run(id.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				fresh := id.fresh(b)
+				b.StartTimer()
+				benchCommand(b, fresh, "pull", "-q", ref)
+			}
+		})
+	}
+}
+
+// BenchmarkPullDebianTmpfs measures cold pulls as root into a store on
+// tmpfs (/dev/shm), where creating a file costs little, so that the time
+// left is kist's own: decompressing, hashing and the unpacker's system
+// calls.
+func BenchmarkPullDebianTmpfs(b *testing.B) {
+	need(b, needRoot, needRegistry, needDebian)
+	var fs unix.Statfs_t
+	if err := unix.Statfs("/dev/shm", &fs); err != nil || fs.Type != unix.TMPFS_MAGIC {
+		b.Skip("/dev/shm is not a tmpfs")
+	}
+	refs := map[string]string{"bookworm": env.debian.ref(tagBookworm), "split": pushSplitImage(b)}
+	for _, name := range []string{"bookworm", "split"} {
+		b.Run(name, func(b *testing.B) {
+			id := currentIdentity()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				root, err := os.MkdirTemp("/dev/shm", "kist-bench-")
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				benchCommand(b, id, "--root", root, "pull", "-q", refs[name])
+				b.StopTimer()
+				if err := os.RemoveAll(root); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkGzipDebianSplit measures `gzip -dc` of each layer blob of the
+// split Debian image in turn: what one CPU needs to decompress the image.
+func BenchmarkGzipDebianSplit(b *testing.B) {
+	need(b, needRegistry, needDebian)
+	ref := pushSplitImage(b)
+	id := currentIdentity().fresh(b)
+	mustSucceed(b, id, "pull", "-q", ref)
+	blobs := layerBlobs(b, id.store())
+
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, blob := range blobs {
+			cmd := exec.Command("gzip", "-dc", blob)
+			cmd.Stdout = io.Discard
+			if err := cmd.Run(); err != nil {
+				b.Fatalf("gzip -dc %s: %v", blob, err)
+			}
+		}
+	}
+}
+
+// BenchmarkPodmanPull measures a cold `podman pull` as root of the
+// single-layer and the split Debian image from the same registry, when podman is installed. Each pull goes
+// into a new storage root under the benchmark's temporary directory.
+func BenchmarkPodmanPull(b *testing.B) {
+	need(b, needRoot, needRegistry, needDebian)
+	podman, err := exec.LookPath("podman")
+	if err != nil {
+		b.Skip("podman is not installed; apt-get install podman to compare with it")
+	}
+	refs := map[string]string{"bookworm": env.debian.ref(tagBookworm), "split": pushSplitImage(b)}
+	for _, name := range []string{"bookworm", "split"} {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				dir := shortTempDir(b)
+				cmd := exec.Command(podman, "--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "runroot"),
+					"pull", "-q", "--tls-verify=false", refs[name])
+				b.StartTimer()
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("podman pull: %v: %s", err, out)
+				}
+			}
+		})
+	}
+}
+
 // benchCommand runs kist without the logging of run, which would be
 // part of what is measured.
 func benchCommand(b *testing.B, id *identity, args ...string) {
@@ -203,4 +303,50 @@ func largestBlob(b *testing.B, dir string) string {
 	}
 	sort.Slice(blobs, func(i, j int) bool { return blobs[i].size > blobs[j].size })
 	return blobs[0].path
+}
+
+// layerBlobs returns the blob files of the layers unpacked in the store
+// at root, read from each layer's layer.json.
+func layerBlobs(b *testing.B, root string) []string {
+	b.Helper()
+	dirs, err := filepath.Glob(filepath.Join(root, "layers", "sha256", "*", "layer.json"))
+	if err != nil || len(dirs) == 0 {
+		b.Fatalf("no layers in %s: %v", root, err)
+	}
+	var blobs []string
+	for _, path := range dirs {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var info struct {
+			Digest string `json:"digest"`
+		}
+		if err := json.Unmarshal(data, &info); err != nil {
+			b.Fatalf("%s: %v", path, err)
+		}
+		hex, ok := strings.CutPrefix(info.Digest, "sha256:")
+		if !ok {
+			b.Fatalf("%s has digest %q, want a sha256 digest", path, info.Digest)
+		}
+		blobs = append(blobs, filepath.Join(root, "blobs", "sha256", hex))
+	}
+	return blobs
+}
+
+// shortTempDir returns a new directory under /tmp, removed when b ends.
+// podman 4.3 rejects a runroot path longer than 50 characters, which
+// b.TempDir's names exceed.
+func shortTempDir(b *testing.B) string {
+	b.Helper()
+	dir, err := os.MkdirTemp("/tmp", "kist-podman-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			b.Logf("remove %s: %v", dir, err)
+		}
+	})
+	return dir
 }

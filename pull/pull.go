@@ -28,6 +28,13 @@ type Options struct {
 	// AuthFile, when set, is the only credential file read, as
 	// --authfile does; see package auth.
 	AuthFile string
+	// ConcurrentLayers is how many layers are downloaded and unpacked at
+	// once; 0 means DefaultConcurrentLayers.
+	ConcurrentLayers int
+
+	// The callbacks below run one at a time, but not always on the
+	// goroutine that called Image or Add.
+
 	// OnLayer, when set, is called once for each layer when it is ready.
 	OnLayer func(LayerEvent)
 	// OnFetch, when set, is called before a layer that is not in the
@@ -36,6 +43,9 @@ type Options struct {
 	// OnStart, when set, is called once the image is resolved, before any
 	// layer is fetched.
 	OnStart func(id v1.Hash, layers int)
+	// OnProgress, when set, is called as each layer blob downloads,
+	// after every read from the registry.
+	OnProgress func(LayerProgress)
 }
 
 // LayerEvent reports one layer of a pull.
@@ -88,12 +98,7 @@ type Target struct {
 // Add copies img, from any source, into st and records it as to says.
 // Layers already in the store are not fetched again.
 func Add(ctx context.Context, st *store.Store, img v1.Image, to Target, opts Options) (store.Image, error) {
-	if opts.OnLayer == nil {
-		opts.OnLayer = func(LayerEvent) {}
-	}
-	if opts.OnFetch == nil {
-		opts.OnFetch = func(v1.Hash) {}
-	}
+	opts = opts.withCallbacks()
 
 	// Garbage collection must not remove a layer between its commit and
 	// the image record that refers to it.

@@ -11,6 +11,7 @@ import (
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
 )
 
 // BlobPath returns where the blob with digest d lives, whether or not it
@@ -63,7 +64,14 @@ type BlobWriter struct {
 	f      *os.File
 	hash   hash.Hash
 	n      int64
+	// started is how many bytes writeback has been started for.
+	started int64
 }
+
+// writebackChunk is how many written bytes Write lets accumulate before
+// it starts their writeback, so that Commit's fsync waits for little
+// more than the last chunk.
+const writebackChunk = 8 << 20
 
 // NewBlobWriter starts writing the blob with digest d.
 func (s *Store) NewBlobWriter(d v1.Hash) (*BlobWriter, error) {
@@ -87,6 +95,12 @@ func (w *BlobWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.hash.Write(p[:n])
 	w.n += int64(n)
+	if w.n-w.started >= writebackChunk {
+		// SYNC_FILE_RANGE_WRITE starts writeback without waiting for it.
+		// A write error there is reported again by Commit's fsync.
+		_ = unix.SyncFileRange(int(w.f.Fd()), w.started, w.n-w.started, unix.SYNC_FILE_RANGE_WRITE)
+		w.started = w.n
+	}
 	return n, err
 }
 

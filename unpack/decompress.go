@@ -3,11 +3,11 @@ package unpack
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -32,7 +32,10 @@ var (
 // NOTE: zero padding after the last zstd frame is an error, as the zstd
 // decoder reads it as a frame with a bad magic number.
 func Decompress(r io.Reader) (io.ReadCloser, error) {
-	br := bufio.NewReader(r)
+	// A 64 KiB buffer reads r in 64 KiB pieces rather than 4 KiB ones,
+	// which for a pull is 16 times fewer reads from the network and
+	// writes to the blob file.
+	br := bufio.NewReaderSize(r, readBufferSize)
 	magic, err := br.Peek(len(xzMagic))
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("read layer header: %w", err)
@@ -73,9 +76,10 @@ func (d *decoder) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// gzipReader reads the members of a gzip stream one at a time, because
-// compress/gzip in multistream mode reads padding after the last member as
-// a broken header and fails with gzip.ErrHeader.
+// gzipReader reads the members of a gzip stream one at a time, because a
+// gzip reader in multistream mode reads padding after the last member as
+// a broken header and fails with gzip.ErrHeader. Both compress/gzip and
+// klauspost/compress/gzip, which decompresses faster, do so.
 type gzipReader struct {
 	br   *bufio.Reader
 	zr   *gzip.Reader

@@ -20,7 +20,7 @@ func (u *unpacker) hardlink(ctx context.Context, name, linkname string) error {
 	if target == "" {
 		return errors.New("hardlink target is the layer root")
 	}
-	loc, err := u.stack.lookup(ctx, target)
+	loc, err := u.stack.resolve(ctx, target)
 	if err != nil {
 		return fmt.Errorf("resolve hardlink target %q: %w", linkname, err)
 	}

@@ -22,6 +22,11 @@ type Options struct {
 	// has no entry for copies the metadata of the directory they show.
 	// The unpacked tree is therefore right only over the same lower layers.
 	Lower []string
+	// WaitLower, when set, replaces Lower. Layer calls it at most once,
+	// when an entry first needs the lower layers, and it returns their
+	// directories as Lower lists them. It may block until those layers
+	// are complete, so a layer can unpack alongside the layers below it.
+	WaitLower func(context.Context) ([]string, error)
 }
 
 // Stats counts what Layer created.
@@ -120,7 +125,7 @@ func newUnpacker(dir string, opts Options) (*unpacker, error) {
 		u.close()
 		return nil, err
 	}
-	u.stack, err = openStack(root, opts.Lower)
+	u.stack, err = openStack(root, opts)
 	if err != nil {
 		u.close()
 		return nil, err

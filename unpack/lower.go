@@ -20,6 +20,10 @@ const maxSymlinks = 40
 // path in that view: pathrs resolves inside one directory tree only.
 type stack struct {
 	roots []*os.File // O_PATH handles, of which the unpacker owns roots[0]
+
+	// waitLower, until openLower has called it, returns the lower
+	// directories, waiting until those layers are complete.
+	waitLower func(context.Context) ([]string, error)
 }
 
 // location is the entry that a name resolves to in the stack.
@@ -36,17 +40,68 @@ type layerDir struct {
 	dir   *os.File
 }
 
-func openStack(top *os.File, lower []string) (*stack, error) {
+// openStack stacks top over the lower directories of opts: over
+// opts.Lower at once, or over what opts.WaitLower returns once an entry
+// needs them.
+func openStack(top *os.File, opts Options) (*stack, error) {
 	s := &stack{roots: []*os.File{top}}
+	if opts.WaitLower != nil {
+		s.waitLower = opts.WaitLower
+		return s, nil
+	}
+	if err := s.addLower(opts.Lower); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *stack) addLower(lower []string) error {
 	for _, dir := range lower {
 		f, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			s.close()
-			return nil, fmt.Errorf("open lower layer: %w", err)
+			return fmt.Errorf("open lower layer: %w", err)
 		}
 		s.roots = append(s.roots, f)
 	}
-	return s, nil
+	return nil
+}
+
+// hasLower reports whether the stack has lower layers, opened or not.
+func (s *stack) hasLower() bool {
+	return len(s.roots) > 1 || s.waitLower != nil
+}
+
+// openLower opens the lower layers if they are still pending, waiting
+// for them to be complete.
+func (s *stack) openLower(ctx context.Context) error {
+	if s.waitLower == nil {
+		return nil
+	}
+	wait := s.waitLower
+	s.waitLower = nil
+	lower, err := wait(ctx)
+	if err != nil {
+		return fmt.Errorf("wait for lower layers: %w", err)
+	}
+	return s.addLower(lower)
+}
+
+// resolve is lookup that waits for pending lower layers only when the
+// layer alone does not resolve name. Without the lower layers, lookup
+// differs only by failing with ENOENT: every other result comes from
+// entries of the top layer, which hide the same names below them.
+func (s *stack) resolve(ctx context.Context, name string) (location, error) {
+	if s.waitLower != nil {
+		loc, err := s.lookup(ctx, name)
+		if !errors.Is(err, unix.ENOENT) {
+			return loc, err
+		}
+		if err := s.openLower(ctx); err != nil {
+			return location{}, err
+		}
+	}
+	return s.lookup(ctx, name)
 }
 
 func (s *stack) close() {

@@ -121,8 +121,11 @@ func (u *unpacker) openOrCreateDir(parent *os.File, prefix, part string) (*os.Fi
 // directory takes its mode, owner, xattrs and times, as overlayfs's copy-up
 // would, rather than changing what the stacked view shows for it.
 func (u *unpacker) lowerDirAttrs(name string) (attrs, bool, error) {
-	if len(u.stack.roots) == 1 {
+	if !u.stack.hasLower() {
 		return attrs{}, false, nil
+	}
+	if err := u.stack.openLower(u.ctx); err != nil {
+		return attrs{}, false, err
 	}
 	loc, err := u.stack.lookup(u.ctx, name)
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
