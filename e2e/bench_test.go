@@ -149,13 +149,19 @@ func BenchmarkPullDebianTmpfs(b *testing.B) {
 	if err := unix.Statfs("/dev/shm", &fs); err != nil || fs.Type != unix.TMPFS_MAGIC {
 		b.Skip("/dev/shm is not a tmpfs")
 	}
+	benchPullInto(b, "/dev/shm")
+}
+
+// benchPullInto measures cold pulls of the one-layer and the split
+// Debian image as root, each into a new store under parent.
+func benchPullInto(b *testing.B, parent string) {
 	refs := map[string]string{"bookworm": env.debian.ref(tagBookworm), "split": pushSplitImage(b)}
 	for _, name := range []string{"bookworm", "split"} {
 		b.Run(name, func(b *testing.B) {
 			id := currentIdentity()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				root, err := os.MkdirTemp("/dev/shm", "kist-bench-")
+				root, err := os.MkdirTemp(parent, "kist-bench-")
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -169,6 +175,18 @@ func BenchmarkPullDebianTmpfs(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkPullDebianDir measures cold pulls as root into a store under
+// $KIST_BENCH_DIR, to compare filesystems; BenchmarkPodmanPull puts its
+// storage there too. It skips when the variable is not set.
+func BenchmarkPullDebianDir(b *testing.B) {
+	need(b, needRoot, needRegistry, needDebian)
+	parent := os.Getenv("KIST_BENCH_DIR")
+	if parent == "" {
+		b.Skip("KIST_BENCH_DIR is not set")
+	}
+	benchPullInto(b, parent)
 }
 
 // BenchmarkGzipDebianSplit measures `gzip -dc` of each layer blob of the
@@ -339,7 +357,11 @@ func layerBlobs(b *testing.B, root string) []string {
 // b.TempDir's names exceed.
 func shortTempDir(b *testing.B) string {
 	b.Helper()
-	dir, err := os.MkdirTemp("/tmp", "kist-podman-")
+	parent := "/tmp"
+	if dir := os.Getenv("KIST_BENCH_DIR"); dir != "" {
+		parent = dir
+	}
+	dir, err := os.MkdirTemp(parent, "kist-podman-")
 	if err != nil {
 		b.Fatal(err)
 	}
