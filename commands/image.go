@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
+	"github.com/kist-project/kist/pull"
 	"github.com/kist-project/kist/store"
 )
 
@@ -41,9 +43,9 @@ func tagCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			target := imageKey(c.Args().Get(1))
-			if looksLikeID(c.Args().Get(1)) {
-				return fmt.Errorf("invalid name %q: it looks like an image ID; use NAME[:TAG]", c.Args().Get(1))
+			target, err := tagName(c.Args().Get(1))
+			if err != nil {
+				return err
 			}
 			err = st.TagImage(imageKey(c.Args().First()), target)
 			if errors.Is(err, store.ErrNotFound) {
@@ -52,6 +54,22 @@ func tagCommand() *cli.Command {
 			return err
 		},
 	}
+}
+
+// tagName checks a new image name as docker tag does and returns its
+// canonical form.
+func tagName(arg string) (string, error) {
+	if looksLikeID(arg) {
+		return "", fmt.Errorf("invalid name %q: it looks like an image ID; use NAME[:TAG]", arg)
+	}
+	ref, err := pull.ParseReference(arg)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := ref.Remote.(name.Tag); !ok {
+		return "", fmt.Errorf("invalid name %q: a new name must be NAME[:TAG], such as registry.example.com/team/app:1.0", arg)
+	}
+	return ref.Name, nil
 }
 
 func inspectImageCommand() *cli.Command {

@@ -8,13 +8,15 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kist-project/kist/pull"
 	"github.com/kist-project/kist/store"
 )
 
 func imagesCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "images",
-		Usage: "list the images in the store",
+		Name:      "images",
+		Usage:     "list the images in the store",
+		ArgsUsage: "[REPOSITORY[:TAG]]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print image IDs only"},
 			&cli.StringFlag{Name: "format", Usage: "output format: table or json"},
@@ -45,6 +47,16 @@ func listImages(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.NArg() > 1 {
+		return fmt.Errorf("kist images takes at most one REPOSITORY[:TAG], got %d arguments", c.NArg())
+	}
+	if c.NArg() == 1 {
+		match, err := repositoryFilter(c.Args().First())
+		if err != nil {
+			return err
+		}
+		images = filterNames(images, match)
+	}
 
 	out := c.App.Writer
 	switch {
@@ -74,6 +86,42 @@ func listImages(c *cli.Context) error {
 		}
 	}
 	return w.Flush()
+}
+
+// repositoryFilter returns a test of image names for kist images
+// REPOSITORY[:TAG]: without a tag, every tag of the repository matches.
+func repositoryFilter(arg string) (func(string) bool, error) {
+	ref, err := pull.ParseReference(arg)
+	if err != nil || ref.Remote == nil {
+		return nil, fmt.Errorf("invalid repository %q: use REPOSITORY[:TAG], such as busybox or docker.io/library/busybox:latest", arg)
+	}
+	if _, tag := splitName(arg); tag != "<none>" {
+		return func(name string) bool { return name == ref.Name }, nil
+	}
+	repo, _ := splitName(ref.Name)
+	return func(name string) bool {
+		r, _ := splitName(name)
+		return r == repo
+	}, nil
+}
+
+// filterNames keeps the images with a name that match accepts, and of
+// those names only the matching ones.
+func filterNames(images []store.Image, match func(string) bool) []store.Image {
+	var kept []store.Image
+	for _, img := range images {
+		var names []string
+		for _, n := range img.Names {
+			if match(n) {
+				names = append(names, n)
+			}
+		}
+		if len(names) > 0 {
+			img.Names = names
+			kept = append(kept, img)
+		}
+	}
+	return kept
 }
 
 func namesOrNone(img store.Image) []string {

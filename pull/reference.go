@@ -3,6 +3,7 @@ package pull
 import (
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -40,11 +41,37 @@ func ParseReference(s string) (Reference, error) {
 		return parseLayoutReference(s)
 	}
 	ref, err := name.ParseReference(s)
+	if err == nil {
+		err = checkGrammar(ref)
+	} else {
+		err = parseReason(s)
+	}
 	if err != nil {
 		return Reference{}, fmt.Errorf("invalid image reference %q: %w; "+
-			"use NAME[:TAG] or NAME@sha256:DIGEST, such as docker.io/library/busybox:latest", s, parseReason(s))
+			"use NAME[:TAG] or NAME@sha256:DIGEST, such as docker.io/library/busybox:latest", s, err)
 	}
 	return Reference{Name: canonicalName(ref), Remote: ref}, nil
+}
+
+// Docker's reference grammar, which go-containerregistry checks more
+// loosely: it takes ".." for a registry host and "a//b" for a
+// repository.
+var (
+	hostGrammar      = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$`)
+	componentGrammar = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+)
+
+// checkGrammar rejects what docker's reference grammar does not allow.
+func checkGrammar(ref name.Reference) error {
+	if host := ref.Context().RegistryStr(); !hostGrammar.MatchString(host) {
+		return fmt.Errorf("registry %q is not a host name or address", host)
+	}
+	for _, c := range strings.Split(ref.Context().RepositoryStr(), "/") {
+		if !componentGrammar.MatchString(c) {
+			return fmt.Errorf("repository path component %q is not lowercase letters and digits separated by . _ __ or -", c)
+		}
+	}
+	return nil
 }
 
 func parseLayoutReference(s string) (Reference, error) {

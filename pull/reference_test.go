@@ -28,7 +28,7 @@ func TestParseReference(t *testing.T) {
 }
 
 func TestParseReferenceInvalid(t *testing.T) {
-	for _, in := range []string{"", "BAD::ref", "Upper/case", "x@sha256:12"} {
+	for _, in := range []string{"", "BAD::ref", "Upper/case", "x@sha256:12", "../../etc:passwd", "a//b", "host-/x", "x/.y"} {
 		_, err := ParseReference(in)
 		if err == nil {
 			t.Errorf("ParseReference(%q) accepted an invalid reference", in)
