@@ -87,14 +87,30 @@ func NewApp() *cli.App {
 // usageError reports a flag error in one line on stderr, as docker does,
 // instead of printing the whole help text to stdout.
 func usageError(c *cli.Context, err error, _ bool) error {
+	if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+		// Go's flag package drops the dashes the user typed.
+		dashes := "--"
+		if len(name) == 1 {
+			dashes = "-"
+		}
+		err = fmt.Errorf("unknown flag %s%s", dashes, name)
+	}
 	return fmt.Errorf("%w; see kist %s--help", err, commandPrefix(c))
 }
 
+// commandPrefix returns the command path of c, such as "image inspect ",
+// or "" for kist itself.
 func commandPrefix(c *cli.Context) string {
-	if c.Command == nil || c.Command.Name == "" {
+	var names []string
+	for _, ctx := range c.Lineage() {
+		if ctx.Command != nil && ctx.Command.Name != "" && ctx.Command.Name != c.App.Name {
+			names = append([]string{ctx.Command.Name}, names...)
+		}
+	}
+	if len(names) == 0 {
 		return ""
 	}
-	return c.Command.Name + " "
+	return strings.Join(names, " ") + " "
 }
 
 func setupLogging(c *cli.Context) error {
@@ -161,6 +177,9 @@ const (
 // re-executing kist there, and passes the child's exit status on.
 func inNamespace(mode namespaceMode, action cli.ActionFunc) cli.ActionFunc {
 	return func(c *cli.Context) error {
+		if err := rootless.CheckSettings(); err != nil {
+			return err
+		}
 		if rootless.Inside() || os.Geteuid() == 0 && mode != mountNamespace {
 			if mode == anyIDMap {
 				return action(c)

@@ -51,7 +51,7 @@ func PermuteArgs(app *cli.App, args []string) []string {
 		return append(out, rest...)
 	}
 
-	var positional []string
+	var positional, globals []string
 	for len(rest) > 0 {
 		tok := rest[0]
 		if tok == "--" || !isFlag(tok) && positionalFirst[cmd.Name] {
@@ -63,12 +63,33 @@ func PermuteArgs(app *cli.App, args []string) []string {
 			rest = rest[1:]
 			continue
 		}
+		if !hasFlag(flags, tok) && hasFlag(app.Flags, tok) {
+			// A global flag after the command, as podman allows.
+			n := flagWidth(app.Flags, rest)
+			globals = append(globals, rest[:n]...)
+			rest = rest[n:]
+			continue
+		}
 		n := flagWidth(flags, rest)
 		out = append(out, canonicalSliceFlag(flags, tok))
 		out = append(out, rest[1:n]...)
 		rest = rest[n:]
 	}
+	out = append(append([]string{out[0]}, globals...), out[1:]...)
 	return append(out, positional...)
+}
+
+// hasFlag reports whether tok names one of flags.
+func hasFlag(flags []cli.Flag, tok string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(tok, "-"), "=")
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // canonicalSliceFlag spells a repeatable flag by its first name, so that

@@ -26,6 +26,10 @@ func TestPermuteArgs(t *testing.T) {
 			[]string{"kist", "run", "--rm", "busybox", "ls", "-l"}},
 		{"both spellings of a slice flag", []string{"kist", "run", "-e", "A=1", "--env", "B=2", "-e=C=3", "busybox", "env", "-e", "x"},
 			[]string{"kist", "run", "--env", "A=1", "--env", "B=2", "--env=C=3", "busybox", "env", "-e", "x"}},
+		{"global flags after the command", []string{"kist", "images", "--debug", "-q", "--root", "/s"},
+			[]string{"kist", "--debug", "--root", "/s", "images", "-q"}},
+		{"global flag after run's image stays the container's", []string{"kist", "run", "--root", "/s", "busybox", "--debug"},
+			[]string{"kist", "--root", "/s", "run", "busybox", "--debug"}},
 		{"unknown command", []string{"kist", "bogus", "x", "-q"}, []string{"kist", "bogus", "x", "-q"}},
 	}
 	app := NewApp()

@@ -42,6 +42,10 @@ func pruneImages(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// What killed commands left in tmp/ goes too.
+	if err := st.Sweep(); err != nil {
+		return err
+	}
 	if err := removeUnusedImages(c, st); err != nil {
 		return err
 	}
@@ -69,6 +73,9 @@ func pruneSystem(c *cli.Context) error {
 	}
 	st, err := openStore(c)
 	if err != nil {
+		return err
+	}
+	if err := st.Sweep(); err != nil {
 		return err
 	}
 

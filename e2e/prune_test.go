@@ -58,6 +58,16 @@ func TestSystemPrune(t *testing.T) {
 		}
 		expect(t, mustSucceed(t, id, "ps", "-a", "-q"), 0, containerID+"\n")
 
+		// A killed pull's leftover, which prune removes as the next pull
+		// would.
+		stale := filepath.Join(id.store(), "tmp", "layer-stale")
+		if err := os.MkdirAll(filepath.Join(stale, "diff"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(stale, int(id.uid), int(id.gid)); err != nil {
+			t.Fatal(err)
+		}
+
 		r = mustSucceed(t, id, "system", "prune", "-f")
 		if !strings.Contains(r.stdout, "Deleted Containers:\n"+containerID) {
 			t.Errorf("kist system prune -f printed %q, want the container %s under Deleted Containers", r.stdout, containerID)

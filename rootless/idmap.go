@@ -54,6 +54,16 @@ type subIDRange struct {
 	start, count uint32
 }
 
+// CheckSettings rejects a KIST_USERNS value that kist does not know,
+// which would otherwise be ignored.
+func CheckSettings() error {
+	if v := os.Getenv("KIST_USERNS"); v != "" && v != "single" {
+		return fmt.Errorf("invalid KIST_USERNS %q: set it to single to map only your own user, "+
+			"or unset it to map the subordinate IDs in /etc/subuid and /etc/subgid", v)
+	}
+	return nil
+}
+
 // planMap returns the mapping for a new user namespace of the calling user:
 // the caller as root plus every subordinate range, when the newuidmap and
 // newgidmap helpers and the ranges exist, or else the caller alone.

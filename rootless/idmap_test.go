@@ -3,6 +3,7 @@ package rootless
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -79,5 +80,18 @@ func TestPlanMapSingleOverride(t *testing.T) {
 	}
 	if !m.Single() {
 		t.Errorf("map %+v is not the caller alone", m)
+	}
+}
+
+func TestCheckSettings(t *testing.T) {
+	for value, valid := range map[string]bool{"": true, "single": true, "bogus": false, "Single": false} {
+		t.Setenv("KIST_USERNS", value)
+		err := CheckSettings()
+		if valid != (err == nil) {
+			t.Errorf("KIST_USERNS=%q: CheckSettings() = %v, want valid=%v", value, err, valid)
+		}
+		if err != nil && !strings.Contains(err.Error(), value) {
+			t.Errorf("error %q does not name the value %q", err, value)
+		}
 	}
 }
