@@ -1,0 +1,63 @@
+package archive
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// The grammar of docker's reference package (distribution/reference,
+// regexp.go). go-containerregistry checks only which characters a
+// repository uses, so it accepts names such as "../../etc:passwd" that
+// docker and podman reject.
+var (
+	domainPattern = regexp.MustCompile(
+		`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$`)
+	pathComponentPattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+)
+
+// maxNameLength is docker's limit on a name, registry included, without
+// its tag or digest.
+const maxNameLength = 255
+
+// canonicalName spells a reference the way kist records it: registry
+// and repository in full, docker.io for Docker Hub. It rejects a name
+// that docker's reference grammar rejects.
+func canonicalName(s string) (string, error) {
+	ref, err := name.ParseReference(s)
+	if err != nil {
+		return "", err
+	}
+	repo := ref.Context()
+	registry := repo.RegistryStr()
+	if registry == name.DefaultRegistry {
+		registry = "docker.io"
+	}
+	full := registry + "/" + repo.RepositoryStr()
+	if err := checkName(s, registry, repo.RepositoryStr()); err != nil {
+		return "", err
+	}
+	if d, ok := ref.(name.Digest); ok {
+		return full + "@" + d.DigestStr(), nil
+	}
+	return full + ":" + ref.Identifier(), nil
+}
+
+// checkName applies docker's grammar to the registry and the repository
+// path that go-containerregistry parsed from s.
+func checkName(s, registry, repository string) error {
+	if !domainPattern.MatchString(registry) {
+		return fmt.Errorf("%q has an invalid registry %q", s, registry)
+	}
+	if n := len(registry) + 1 + len(repository); n > maxNameLength {
+		return fmt.Errorf("%q is longer than %d characters without its tag", s, maxNameLength)
+	}
+	for _, component := range strings.Split(repository, "/") {
+		if !pathComponentPattern.MatchString(component) {
+			return fmt.Errorf("%q has an invalid path component %q: use lowercase letters and digits, separated by '.', '_', '__' or dashes", s, component)
+		}
+	}
+	return nil
+}
