@@ -516,8 +516,13 @@ func TestSaveOutputFIFOAndSymlinks(t *testing.T) {
 		}
 	}
 	expect(t, r, 0, "")
-	if data := <-read; !bytes.Contains(data, []byte("manifest.json")) {
-		t.Errorf("the reader of the FIFO got %d bytes without a manifest.json", len(data))
+	select {
+	case data := <-read:
+		if !bytes.Contains(data, []byte("manifest.json")) {
+			t.Errorf("the reader of the FIFO got %d bytes without a manifest.json", len(data))
+		}
+	case <-time.After(30 * time.Second):
+		t.Errorf("the reader of the FIFO got nothing from kist save in 30s")
 	}
 	if info, err := os.Lstat(fifo); err != nil || info.Mode().Type() != os.ModeNamedPipe {
 		t.Errorf("the FIFO is no longer a FIFO: %v, %v", info, err)
