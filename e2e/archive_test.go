@@ -476,14 +476,14 @@ func TestSaveOutputSpecialFiles(t *testing.T) {
 		r := runKist(t, id, "save", "-o", null, ref)
 		expect(t, r, 0, "")
 		expectQuiet(t, r)
-		expectCharDevice(t, null)
+		expectFileType(t, null, os.ModeDevice|os.ModeCharDevice)
 
 		r = runKist(t, id, "save", "-o", full, ref)
 		if r.code != 125 {
 			t.Errorf("save to a full device: exit %d, want 125\n%s", r.code, r)
 		}
 		expectOneLine(t, r, "no space left on device")
-		expectCharDevice(t, full)
+		expectFileType(t, full, os.ModeDevice|os.ModeCharDevice)
 		expectNoLeftovers(t, id.store())
 	})
 	expectNoTempFiles(t, devices)
@@ -524,9 +524,7 @@ func TestSaveOutputFIFOAndSymlinks(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Errorf("the reader of the FIFO got nothing from kist save in 30s")
 	}
-	if info, err := os.Lstat(fifo); err != nil || info.Mode().Type() != os.ModeNamedPipe {
-		t.Errorf("the FIFO is no longer a FIFO: %v, %v", info, err)
-	}
+	expectFileType(t, fifo, os.ModeNamedPipe)
 
 	target, link := filepath.Join(dir, "target.tar"), filepath.Join(dir, "link.tar")
 	if err := os.WriteFile(target, []byte("old"), 0o644); err != nil {
@@ -542,9 +540,7 @@ func TestSaveOutputFIFOAndSymlinks(t *testing.T) {
 	for _, tc := range []struct{ link, target string }{{link, target}, {dangling, missing}} {
 		r := runKist(t, root, "save", "-o", tc.link, ref)
 		expect(t, r, 0, "")
-		if info, err := os.Lstat(tc.link); err != nil || info.Mode().Type() != os.ModeSymlink {
-			t.Errorf("%s is no longer a symlink: %v, %v", tc.link, info, err)
-		}
+		expectFileType(t, tc.link, os.ModeSymlink)
 		data, err := os.ReadFile(tc.target)
 		if err != nil || !bytes.Contains(data, []byte("manifest.json")) {
 			t.Errorf("%s holds no archive after a save through %s: %v", tc.target, tc.link, err)
@@ -620,14 +616,16 @@ func TestImportEmptyFile(t *testing.T) {
 	expect(t, r, 0, "")
 }
 
-func expectCharDevice(t *testing.T, path string) {
+// expectFileType checks that path, not followed if it is a symlink, has
+// the file type want.
+func expectFileType(t *testing.T, path string, want os.FileMode) {
 	t.Helper()
 	info, err := os.Lstat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Mode().Type() != os.ModeDevice|os.ModeCharDevice {
-		t.Errorf("%s has mode %v after the save, want a character device", path, info.Mode())
+	if got := info.Mode().Type(); got != want {
+		t.Errorf("%s has mode %v after the save, want type %v", path, info.Mode(), want)
 	}
 }
 
