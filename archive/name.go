@@ -8,10 +8,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// The grammar of docker's reference package (distribution/reference,
-// regexp.go). go-containerregistry checks only which characters a
-// repository uses, so it accepts names such as "../../etc:passwd" that
-// docker and podman reject.
+// Patterns of the name grammar that docker uses, as the package comment
+// of github.com/distribution/reference v0.5.0 states it. go-containerregistry
+// checks only which characters a repository uses, so it accepts names
+// such as "../../etc:passwd" that docker rejects.
 var (
 	domainPattern = regexp.MustCompile(
 		`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$`)
