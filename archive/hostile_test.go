@@ -117,10 +117,10 @@ func TestOCIArchiveHostile(t *testing.T) {
 		{"extra blob", func(m map[string]string) { m["blobs/sha256/"+strings.Repeat("0", 64)] = "unused" }, ""},
 		{"ref.name escapes", func(m map[string]string) {
 			m["index.json"] = strings.Replace(m["index.json"], "example.com/a:1", "../../etc:passwd", 1)
-		}, `org.opencontainers.image.ref.name "../../etc:passwd" is not a valid image name`},
+		}, `org.opencontainers.image.ref.name "../../etc:passwd" is not a valid image name: the registry ".." is invalid`},
 		{"ref.name with escape sequence", func(m map[string]string) {
 			m["index.json"] = strings.Replace(m["index.json"], "example.com/a:1", `\u001b[31mx:1`, 1)
-		}, `org.opencontainers.image.ref.name "\x1b[31mx:1" is not a valid image name`},
+		}, `org.opencontainers.image.ref.name "\x1b[31mx:1" is not a valid image name: it is not in the form NAME[:TAG] or NAME@DIGEST`},
 		{"ref.name double slash", func(m map[string]string) {
 			m["index.json"] = strings.Replace(m["index.json"], "example.com/a:1", "a//b:1", 1)
 		}, `"a//b:1" is not a valid image name`},

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -28,7 +29,9 @@ const maxNameLength = 255
 func canonicalName(s string) (string, error) {
 	ref, err := name.ParseReference(s)
 	if err != nil {
-		return "", err
+		// go-containerregistry's error repeats s unquoted, which would
+		// put the control characters of a crafted name on a terminal.
+		return "", errors.New("it is not in the form NAME[:TAG] or NAME@DIGEST")
 	}
 	repo := ref.Context()
 	registry := repo.RegistryStr()
@@ -36,7 +39,7 @@ func canonicalName(s string) (string, error) {
 		registry = "docker.io"
 	}
 	full := registry + "/" + repo.RepositoryStr()
-	if err := checkName(s, registry, repo.RepositoryStr()); err != nil {
+	if err := checkName(registry, repo.RepositoryStr()); err != nil {
 		return "", err
 	}
 	if d, ok := ref.(name.Digest); ok {
@@ -46,17 +49,17 @@ func canonicalName(s string) (string, error) {
 }
 
 // checkName applies docker's grammar to the registry and the repository
-// path that go-containerregistry parsed from s.
-func checkName(s, registry, repository string) error {
+// path that go-containerregistry parsed from a name.
+func checkName(registry, repository string) error {
 	if !domainPattern.MatchString(registry) {
-		return fmt.Errorf("%q has an invalid registry %q", s, registry)
+		return fmt.Errorf("the registry %q is invalid", registry)
 	}
 	if n := len(registry) + 1 + len(repository); n > maxNameLength {
-		return fmt.Errorf("%q is longer than %d characters without its tag", s, maxNameLength)
+		return fmt.Errorf("the name is %d characters long without its tag, over the limit of %d", n, maxNameLength)
 	}
 	for _, component := range strings.Split(repository, "/") {
 		if !pathComponentPattern.MatchString(component) {
-			return fmt.Errorf("%q has an invalid path component %q: use lowercase letters and digits, separated by '.', '_', '__' or dashes", s, component)
+			return fmt.Errorf("the path component %q is invalid: use lowercase letters and digits, separated by '.', '_', '__' or dashes", component)
 		}
 	}
 	return nil
