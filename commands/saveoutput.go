@@ -41,7 +41,7 @@ func writeArchive(c *cli.Context, st *store.Store, output string, write func(w i
 	case info == nil || info.Mode().IsRegular():
 		return replaceFile(c, target, func(w io.Writer) error { return write(w, tmp.Path) })
 	case info.IsDir():
-		return fmt.Errorf("write %s: it is a directory; name a file, or use --format oci-dir for a directory", output)
+		return fmt.Errorf("write %s: it is a directory, so name a file or use --format oci-dir", output)
 	}
 	if err := writeInto(target, func(w io.Writer) error { return write(w, tmp.Path) }); err != nil {
 		return fmt.Errorf("write %s: %w", output, err)
@@ -88,8 +88,8 @@ func danglingTarget(output string) (string, fs.FileInfo, error) {
 	return "", nil, &fs.PathError{Op: "open", Path: output, Err: unix.ELOOP}
 }
 
-// writeInto runs write with the existing file at path, which is a device,
-// a FIFO or a socket, opened for writing without truncation or creation.
+// writeInto runs write with the existing file at path, such as a device
+// or a FIFO, opened for writing without truncation or creation.
 func writeInto(path string, write func(w io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
@@ -126,7 +126,7 @@ func replaceFile(c *cli.Context, path string, write func(w io.Writer) error) err
 		f.Close()
 		<-done
 		os.Remove(f.Name())
-		fmt.Fprintf(c.App.ErrWriter, "kist: save to %s stopped by %s; the partial archive is removed\n", path, unix.SignalName(sig.(unix.Signal)))
+		fmt.Fprintf(c.App.ErrWriter, "kist: save to %s stopped by %s, and its partial archive was removed\n", path, unix.SignalName(sig.(unix.Signal)))
 		return StatusError(128 + int(sig.(unix.Signal)))
 	}
 	if err != nil {
