@@ -323,3 +323,40 @@ func TestWriteOCIDirFailureLeavesNothing(t *testing.T) {
 		t.Errorf("%s holds %d entries after a failed write, want none", parent, len(entries))
 	}
 }
+
+func TestCanonicalName(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"busybox:1", "docker.io/library/busybox:1"},
+		{"docker.io/library/busybox:1", "docker.io/library/busybox:1"},
+		{"index.docker.io/a/b:1", "docker.io/a/b:1"},
+		{"localhost:5000/a/b_c__d-e.f:v1.0", "localhost:5000/a/b_c__d-e.f:v1.0"},
+		{"[::1]:5000/a:1", "[::1]:5000/a:1"},
+		{"../../etc:passwd", ""},
+		{"a//b:1", ""},
+		{"a..b:1", ""},
+		{"a___b:1", ""},
+		{"-a:1", ""},
+		{"example.com/a.:1", ""},
+		{"-bad.example/a:1", ""},
+		{"Upper/a:1", ""},
+		{"\x1b[31mx:1", ""},
+		{strings.Repeat("a", 237) + ":1", "docker.io/library/" + strings.Repeat("a", 237) + ":1"},
+		{strings.Repeat("a", 238) + ":1", ""},
+	}
+	for _, tc := range cases {
+		got, err := canonicalName(tc.in)
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("canonicalName(%q) = %q, want an error", tc.in, got)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("canonicalName(%q): %v", tc.in, err)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("canonicalName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

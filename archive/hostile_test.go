@@ -29,6 +29,10 @@ func TestHostileArchives(t *testing.T) {
 		members []testMember
 		want    string
 	}{
+		{"RepoTags escapes", []testMember{
+			regular("manifest.json", dockerManifestJSON("c.json", []string{"../../etc:passwd"}, "l/layer.tar")),
+			regular("c.json", string(config)), regular("l/layer.tar", string(layer)),
+		}, `RepoTags entry "../../etc:passwd" is not a valid image name`},
 		{"dotdot member", with(regular("../evil", "x")), "member names with .. are not allowed"},
 		{"dotdot inside member", with(regular("a/../../evil", "x")), "member names with .. are not allowed"},
 		{"absolute member", with(regular("/etc/evil", "x")), "absolute member names are not allowed"},
@@ -111,6 +115,18 @@ func TestOCIArchiveHostile(t *testing.T) {
 		{"manifest altered", func(m map[string]string) { m[manifestBlob] = strings.Replace(m[manifestBlob], "2", "3", 1) }, "does not match"},
 		{"index invalid", func(m map[string]string) { m["index.json"] = "[" }, "index.json is invalid"},
 		{"extra blob", func(m map[string]string) { m["blobs/sha256/"+strings.Repeat("0", 64)] = "unused" }, ""},
+		{"ref.name escapes", func(m map[string]string) {
+			m["index.json"] = strings.Replace(m["index.json"], "example.com/a:1", "../../etc:passwd", 1)
+		}, `org.opencontainers.image.ref.name "../../etc:passwd" is not a valid image name: the registry ".." is invalid`},
+		{"ref.name with escape sequence", func(m map[string]string) {
+			m["index.json"] = strings.Replace(m["index.json"], "example.com/a:1", `\u001b[31mx:1`, 1)
+		}, `org.opencontainers.image.ref.name "\x1b[31mx:1" is not a valid image name: it is not in the form NAME[:TAG] or NAME@DIGEST`},
+		{"ref.name double slash", func(m map[string]string) {
+			m["index.json"] = strings.Replace(m["index.json"], "example.com/a:1", "a//b:1", 1)
+		}, `"a//b:1" is not a valid image name`},
+		{"ref.name tag only", func(m map[string]string) {
+			m["index.json"] = strings.Replace(m["index.json"], "example.com/a:1", "latest", 1)
+		}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

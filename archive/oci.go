@@ -41,7 +41,11 @@ func (a *Archive) ociImages(platform v1.Platform) ([]Entry, error) {
 			return nil, err
 		}
 		entry := Entry{Image: img, Ref: desc.Annotations[refNameAnnotation]}
-		if n := a.ociName(desc.Annotations); n != "" {
+		n, err := ociName(desc.Annotations)
+		if err != nil {
+			return nil, err
+		}
+		if n != "" {
 			entry.Names = []string{n}
 		}
 		entries = append(entries, entry)
@@ -51,18 +55,22 @@ func (a *Archive) ociImages(platform v1.Platform) ([]Entry, error) {
 
 // ociName returns the canonical name that annotations give an image, or
 // "" when they name none. A ref.name that is a tag alone, such as
-// "latest", is not a name.
-func (a *Archive) ociName(annotations map[string]string) string {
+// "latest", is not a name. An invalid name is an error, as it is in a
+// docker-archive, so that a crafted ref.name cannot become an image name
+// and a name that fails to load is not dropped silently.
+func ociName(annotations map[string]string) (string, error) {
 	for _, key := range []string{containerdNameAnnotation, refNameAnnotation} {
 		v := annotations[key]
 		if !strings.ContainsAny(v, "/:") {
 			continue
 		}
-		if canonical, err := canonicalName(v); err == nil {
-			return canonical
+		canonical, err := canonicalName(v)
+		if err != nil {
+			return "", fmt.Errorf("annotation %s %q is not a valid image name: %w", key, v, err)
 		}
+		return canonical, nil
 	}
-	return ""
+	return "", nil
 }
 
 // maxIndexDepth caps how deep indexes may nest in an archive.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/kist-project/kist/blobimage"
@@ -145,22 +144,3 @@ func (a *Archive) Images(platform v1.Platform) ([]Entry, error) {
 
 // errNoImages is wrapped by the error of an archive that lists no image.
 var errNoImages = errors.New("the archive lists no image")
-
-// canonicalName spells a reference the way kist records it: registry
-// and repository in full, docker.io for Docker Hub.
-func canonicalName(s string) (string, error) {
-	ref, err := name.ParseReference(s)
-	if err != nil {
-		return "", err
-	}
-	repo := ref.Context()
-	registry := repo.RegistryStr()
-	if registry == name.DefaultRegistry {
-		registry = "docker.io"
-	}
-	full := registry + "/" + repo.RepositoryStr()
-	if d, ok := ref.(name.Digest); ok {
-		return full + "@" + d.DigestStr(), nil
-	}
-	return full + ":" + ref.Identifier(), nil
-}

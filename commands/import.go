@@ -73,11 +73,11 @@ func importImage(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("import %s: %w", source, err)
 	}
-	display := source
+	target := pull.Target{Action: "import", Display: source, Tag: ref.Name}
 	if ref.Name != "" {
-		display = ref.Name
+		target.Display = ref.Name + " from " + source
 	}
-	stored, err := pull.Add(c.Context, st, img, pull.Target{Display: display, Tag: ref.Name}, pull.Options{})
+	stored, err := pull.Add(c.Context, st, img, target, pull.Options{})
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func loadImages(c *cli.Context) error {
 // loadEntry adds one image of an archive with all its names, through the
 // same verifying path as a pull.
 func loadEntry(c *cli.Context, st *store.Store, e archive.Entry, input string) error {
-	target := pull.Target{Display: "image from " + input}
+	target := pull.Target{Action: "load", Display: "image from " + input}
 	if len(e.Names) > 0 {
 		target.Display, target.Tag = e.Names[0]+" from "+input, e.Names[0]
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -110,44 +109,6 @@ func savedEntries(st *store.Store, args []string, manifestType types.MediaType) 
 		entries = append(entries, archive.Entry{Image: img, Names: names})
 	}
 	return entries, nil
-}
-
-// writeArchive runs write with stdout, or with a temporary file that
-// replaces output only when write succeeds, so a failed save leaves no
-// partial archive behind. tmp is a scratch directory in the store.
-func writeArchive(c *cli.Context, st *store.Store, output string, write func(w io.Writer, tmp string) error) error {
-	tmp, err := st.TempDir("save")
-	if err != nil {
-		return err
-	}
-	defer tmp.Remove()
-
-	if output == "" {
-		return write(c.App.Writer, tmp.Path)
-	}
-	f, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", output, err)
-	}
-	defer os.Remove(f.Name())
-	if err := write(f, tmp.Path); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", output, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", output, err)
-	}
-	// CreateTemp makes the file 0600, so give it the mode that creating
-	// it with the umask would.
-	umask := unix.Umask(0)
-	unix.Umask(umask)
-	if err := os.Chmod(f.Name(), os.FileMode(0o666&^umask)); err != nil {
-		return fmt.Errorf("write %s: %w", output, err)
-	}
-	if err := os.Rename(f.Name(), output); err != nil {
-		return fmt.Errorf("write %s: %w", output, err)
-	}
-	return nil
 }
 
 // isTerminal reports whether f is a terminal.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // skopeoRun runs skopeo with args and returns its standard output. The
@@ -442,5 +445,237 @@ func TestSaveLoadRejectTerminal(t *testing.T) {
 		if !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("kist %q: stderr %q does not contain %q", tc.args, stderr.String(), tc.want)
 		}
+	}
+}
+
+// TestSaveOutputSpecialFiles saves to a character device, a FIFO and
+// symlinks, which kist must write into or through rather than replace.
+func TestSaveOutputSpecialFiles(t *testing.T) {
+	need(t, needBusybox, needRoot)
+	ref := env.busybox.ref(tagLatest)
+	// The devices sit in a directory that only root can write to, as
+	// /dev does, so a temporary file beside them fails for a user.
+	devices := layoutParent(t)
+	null, full := filepath.Join(devices, "null"), filepath.Join(devices, "full")
+	if err := unix.Mknod(null, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mknod(full, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 7))); err != nil {
+		t.Fatal(err)
+	}
+	for _, dev := range []string{null, full} {
+		if err := os.Chmod(dev, 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	forEachIdentity(t, func(t *testing.T, id *identity) {
+		id = id.fresh(t)
+		mustSucceed(t, id, "pull", "-q", ref)
+
+		r := runKist(t, id, "save", "-o", null, ref)
+		expect(t, r, 0, "")
+		expectQuiet(t, r)
+		expectFileType(t, null, os.ModeDevice|os.ModeCharDevice)
+
+		r = runKist(t, id, "save", "-o", full, ref)
+		if r.code != 125 {
+			t.Errorf("save to a full device: exit %d, want 125\n%s", r.code, r)
+		}
+		expectOneLine(t, r, "no space left on device")
+		expectFileType(t, full, os.ModeDevice|os.ModeCharDevice)
+		expectNoLeftovers(t, id.store())
+	})
+	expectNoTempFiles(t, devices)
+}
+
+// TestSaveOutputFIFOAndSymlinks saves into a FIFO and through a symlink
+// to an existing file and through one to a file that does not exist.
+func TestSaveOutputFIFOAndSymlinks(t *testing.T) {
+	need(t, needBusybox)
+	ref := env.busybox.ref(tagLatest)
+	root := env.identities[0].fresh(t)
+	mustSucceed(t, root, "pull", "-q", ref)
+	dir := t.TempDir()
+
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte, 1)
+	go func() {
+		// Opening a FIFO for reading waits for its writer.
+		data, _ := os.ReadFile(fifo)
+		read <- data
+	}()
+	r := runKist(t, root, "save", "-o", fifo, ref)
+	if r.code != 0 {
+		// Release the reader, which still waits for a writer.
+		if w, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+			w.Close()
+		}
+	}
+	expect(t, r, 0, "")
+	select {
+	case data := <-read:
+		if !bytes.Contains(data, []byte("manifest.json")) {
+			t.Errorf("the reader of the FIFO got %d bytes without a manifest.json", len(data))
+		}
+	case <-time.After(30 * time.Second):
+		t.Errorf("the reader of the FIFO got nothing from kist save in 30s")
+	}
+	expectFileType(t, fifo, os.ModeNamedPipe)
+
+	target, link := filepath.Join(dir, "target.tar"), filepath.Join(dir, "link.tar")
+	if err := os.WriteFile(target, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("target.tar", link); err != nil {
+		t.Fatal(err)
+	}
+	missing, dangling := filepath.Join(dir, "new.tar"), filepath.Join(dir, "dangling.tar")
+	if err := os.Symlink(missing, dangling); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ link, target string }{{link, target}, {dangling, missing}} {
+		r := runKist(t, root, "save", "-o", tc.link, ref)
+		expect(t, r, 0, "")
+		expectFileType(t, tc.link, os.ModeSymlink)
+		data, err := os.ReadFile(tc.target)
+		if err != nil || !bytes.Contains(data, []byte("manifest.json")) {
+			t.Errorf("%s holds no archive after a save through %s: %v", tc.target, tc.link, err)
+		}
+	}
+	expectNoTempFiles(t, dir)
+}
+
+// TestSaveInterrupted stops a save with SIGINT and SIGTERM while it
+// writes its temporary file, which must then be gone.
+func TestSaveInterrupted(t *testing.T) {
+	need(t, needRoot)
+	dir := t.TempDir()
+	root := env.identities[0].fresh(t)
+	// Random data does not compress, so the archive is as large as the
+	// data and the save lasts long enough to be stopped.
+	rootfs := filepath.Join(dir, "rootfs.tar")
+	writeRandomRootfs(t, rootfs, 64<<20)
+	mustSucceed(t, root, "import", rootfs, "big:1")
+
+	for _, sig := range []unix.Signal{unix.SIGINT, unix.SIGTERM} {
+		t.Run(unix.SignalName(sig), func(t *testing.T) {
+			out := filepath.Join(dir, "out.tar")
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := root.command(ctx, call{args: []string{"save", "-o", out, "big:1"}})
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			tmp := waitForTempFile(t, dir)
+			// Stopping kist first makes sure the signal arrives while
+			// the temporary file is still being written.
+			if err := cmd.Process.Signal(unix.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Process.Signal(unix.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+			_ = cmd.Wait()
+
+			if code := cmd.ProcessState.ExitCode(); code != 128+int(sig) {
+				t.Errorf("exit status %d, want %d; stderr %q", code, 128+int(sig), stderr.String())
+			}
+			expectOneLine(t, result{stderr: stderr.String()}, "stopped by "+unix.SignalName(sig))
+			if _, err := os.Lstat(tmp); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("temporary file %s is still there: %v", tmp, err)
+			}
+			if _, err := os.Lstat(out); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s exists after an interrupted save: %v", out, err)
+			}
+			expectNoLeftovers(t, root.store())
+		})
+	}
+}
+
+// TestImportEmptyFile imports a 0-byte file, which is no tarball.
+func TestImportEmptyFile(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.tar")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := env.identities[0].fresh(t)
+	r := runKist(t, root, "import", empty, "x:1")
+	expect(t, r, 125, "")
+	expectOneLine(t, r, "import "+empty+": the input is empty, but kist import needs a tarball of a root filesystem")
+	r = runKist(t, root, "images", "-q")
+	expect(t, r, 0, "")
+}
+
+// expectFileType checks that path, not followed if it is a symlink, has
+// the file type want.
+func expectFileType(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	info, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Mode().Type(); got != want {
+		t.Errorf("%s has mode %v after the save, want type %v", path, info.Mode(), want)
+	}
+}
+
+// expectNoTempFiles checks that dir holds no temporary file of a save.
+func expectNoTempFiles(t *testing.T, dir string) {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(matches) > 0 {
+		t.Errorf("temporary files left behind: %v", matches)
+	}
+}
+
+// waitForTempFile returns the temporary file of a save in dir once it
+// holds data.
+func waitForTempFile(t *testing.T, dir string) string {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		matches, _ := filepath.Glob(filepath.Join(dir, ".out.tar.tmp-*"))
+		if len(matches) == 1 {
+			if info, err := os.Stat(matches[0]); err == nil && info.Size() > 0 {
+				return matches[0]
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("no temporary file of kist save appeared in %s", dir)
+	return ""
+}
+
+// writeRandomRootfs writes a tarball at path that holds one file of size
+// random bytes.
+func writeRandomRootfs(t *testing.T, path string, size int64) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	if err := tw.WriteHeader(&tar.Header{Name: "random", Mode: 0o644, Size: size, Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.CopyN(tw, rand.Reader, size); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

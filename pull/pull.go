@@ -87,6 +87,9 @@ func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (s
 
 // Target says how Add records an image.
 type Target struct {
+	// Action is the verb that begins Add's errors, such as "load" or
+	// "import"; "pull" when empty.
+	Action string
 	// Display names the image in errors and progress.
 	Display string
 	// Tag, when set, is the name the image is recorded under.
@@ -99,6 +102,10 @@ type Target struct {
 // Layers already in the store are not fetched again.
 func Add(ctx context.Context, st *store.Store, img v1.Image, to Target, opts Options) (store.Image, error) {
 	opts = opts.withCallbacks()
+	action := to.Action
+	if action == "" {
+		action = "pull"
+	}
 
 	// Garbage collection must not remove a layer between its commit and
 	// the image record that refers to it.
@@ -117,16 +124,16 @@ func Add(ctx context.Context, st *store.Store, img v1.Image, to Target, opts Opt
 	}
 
 	if err := storeMetadata(st, img, rec); err != nil {
-		return store.Image{}, fmt.Errorf("pull %s: %w", to.Display, err)
+		return store.Image{}, fmt.Errorf("%s %s: %w", action, to.Display, err)
 	}
 	size, err := fetchLayers(ctx, st, img, rec.Layers, opts)
 	if err != nil {
-		return store.Image{}, fmt.Errorf("pull %s: %w", to.Display, err)
+		return store.Image{}, fmt.Errorf("%s %s: %w", action, to.Display, err)
 	}
 	rec.Size = size
 
 	if err := st.AddImage(rec, to.Tag, repoDigest(to.Ref, rec.Manifest)); err != nil {
-		return store.Image{}, fmt.Errorf("pull %s: %w", to.Display, err)
+		return store.Image{}, fmt.Errorf("%s %s: %w", action, to.Display, err)
 	}
 	return st.LookupImage(rec.ID.String())
 }

@@ -3,6 +3,7 @@ package pull
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/kist-project/kist/store"
 )
@@ -282,5 +284,41 @@ func TestPullByDigestAddsNoTag(t *testing.T) {
 	}
 	if len(got.Digests) != 1 || got.Digests[0] != host+"/bydigest@"+digest.String() {
 		t.Errorf("digests = %v, want the digest reference", got.Digests)
+	}
+}
+
+// unreadableLayer is a layer whose blob cannot be read.
+type unreadableLayer struct{ v1.Layer }
+
+func (unreadableLayer) Compressed() (io.ReadCloser, error) {
+	return nil, errors.New("blob is unreadable")
+}
+
+func (unreadableLayer) Uncompressed() (io.ReadCloser, error) {
+	return nil, errors.New("blob is unreadable")
+}
+
+func TestAddErrorNamesAction(t *testing.T) {
+	layer, err := random.Layer(512, types.DockerLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, unreadableLayer{layer})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct{ action, want string }{
+		{"", "pull x:1 from f.tar: "},
+		{"load", "load x:1 from f.tar: "},
+		{"import", "import x:1 from f.tar: "},
+	} {
+		_, err := Add(context.Background(), openStore(t), img, Target{Action: tc.action, Display: "x:1 from f.tar"}, Options{})
+		if err == nil {
+			t.Fatalf("Add with action %q of an unreadable layer succeeded", tc.action)
+		}
+		if !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("Add with action %q: error %q does not begin with %q", tc.action, err, tc.want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -20,6 +21,10 @@ import (
 	"github.com/kist-project/kist/blobimage"
 	"github.com/kist-project/kist/unpack"
 )
+
+// ErrEmpty is returned for an input that holds no data once
+// decompressed, which docker import rejects too.
+var ErrEmpty = errors.New("the input is empty, but kist import needs a tarball of a root filesystem, such as one that tar -C DIR -c . writes")
 
 // Options describe the image to build.
 type Options struct {
@@ -90,8 +95,12 @@ func compressLayer(r io.Reader, file string) (v1.Descriptor, v1.Hash, error) {
 	counter := &countingWriter{w: io.MultiWriter(f, blobHash)}
 	gz := gzip.NewWriter(counter)
 	diffHash := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(gz, diffHash), uncompressed); err != nil {
+	n, err := io.Copy(io.MultiWriter(gz, diffHash), uncompressed)
+	if err != nil {
 		return v1.Descriptor{}, v1.Hash{}, fmt.Errorf("read rootfs tarball: %w", err)
+	}
+	if n == 0 {
+		return v1.Descriptor{}, v1.Hash{}, ErrEmpty
 	}
 	if err := gz.Close(); err != nil {
 		return v1.Descriptor{}, v1.Hash{}, err

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -88,5 +89,20 @@ func TestBuildRejectsXz(t *testing.T) {
 	_, err := Build(bytes.NewReader(xz), t.TempDir(), Options{})
 	if err == nil || !strings.Contains(err.Error(), "xz") {
 		t.Errorf("got %v, want an error naming xz", err)
+	}
+}
+
+func TestBuildRejectsEmpty(t *testing.T) {
+	var gzipped bytes.Buffer
+	gz := gzip.NewWriter(&gzipped)
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for name, input := range map[string][]byte{"empty": nil, "empty gzip": gzipped.Bytes()} {
+		_, err := Build(bytes.NewReader(input), t.TempDir(), Options{})
+		if !errors.Is(err, ErrEmpty) {
+			t.Errorf("%s input: got %v, want ErrEmpty", name, err)
+		}
 	}
 }

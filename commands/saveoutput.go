@@ -1,0 +1,151 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/kist-project/kist/store"
+)
+
+// writeArchive runs write with stdout or with the file output names. tmp
+// is a scratch directory in the store.
+//
+// Like docker save -o, it follows a symlink at output and writes straight
+// into an existing file that is not a regular file, such as /dev/null, a
+// FIFO or /dev/stdout. A regular file, or a new one, is written through a
+// temporary file that replaces it only when write succeeds, so a failed
+// or interrupted save leaves no partial archive behind.
+func writeArchive(c *cli.Context, st *store.Store, output string, write func(w io.Writer, tmp string) error) error {
+	tmp, err := st.TempDir("save")
+	if err != nil {
+		return err
+	}
+	defer tmp.Remove()
+
+	if output == "" {
+		return write(c.App.Writer, tmp.Path)
+	}
+	target, info, err := resolveOutput(output)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", output, err)
+	}
+	switch {
+	case info == nil || info.Mode().IsRegular():
+		return replaceFile(c, target, func(w io.Writer) error { return write(w, tmp.Path) })
+	case info.IsDir():
+		return fmt.Errorf("write %s: it is a directory, so name a file or use --format oci-dir", output)
+	}
+	if err := writeInto(target, func(w io.Writer) error { return write(w, tmp.Path) }); err != nil {
+		return fmt.Errorf("write %s: %w", output, err)
+	}
+	return nil
+}
+
+// resolveOutput follows symlinks at output and returns the path they
+// lead to and its file info, or nil info when nothing exists there yet.
+func resolveOutput(output string) (string, fs.FileInfo, error) {
+	target, err := filepath.EvalSymlinks(output)
+	if errors.Is(err, fs.ErrNotExist) {
+		return danglingTarget(output)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	info, err := os.Stat(target)
+	if err != nil {
+		return "", nil, err
+	}
+	return target, info, nil
+}
+
+// danglingTarget returns the path that output's chain of symlinks ends
+// at, for an output that does not exist yet.
+func danglingTarget(output string) (string, fs.FileInfo, error) {
+	path := output
+	// 40 is the limit on symlinks in one lookup in Linux
+	// (MAXSYMLINKS in include/linux/namei.h).
+	for range 40 {
+		link, err := os.Readlink(path)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.EINVAL) {
+			return path, nil, nil
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if !filepath.IsAbs(link) {
+			link = filepath.Join(filepath.Dir(path), link)
+		}
+		path = link
+	}
+	return "", nil, &fs.PathError{Op: "open", Path: output, Err: unix.ELOOP}
+}
+
+// writeInto runs write with the existing file at path, such as a device
+// or a FIFO, opened for writing without truncation or creation.
+func writeInto(path string, write func(w io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// replaceFile writes the regular file at path through a temporary file
+// in its directory, renamed over path once write succeeds. SIGINT or
+// SIGTERM stops the write and removes the temporary file, and kist then
+// exits with 128 plus the signal number, as a shell reports a process
+// that the signal killed.
+func replaceFile(c *cli.Context, path string, write func(w io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, unix.SIGINT, unix.SIGTERM)
+	defer signal.Stop(interrupt)
+	done := make(chan error, 1)
+	go func() { done <- write(f) }()
+	select {
+	case err = <-done:
+	case sig := <-interrupt:
+		// Closing f makes the next write fail, so write returns soon.
+		f.Close()
+		<-done
+		os.Remove(f.Name())
+		fmt.Fprintf(c.App.ErrWriter, "kist: save to %s stopped by %s, and its partial archive was removed\n", path, unix.SignalName(sig.(unix.Signal)))
+		return StatusError(128 + int(sig.(unix.Signal)))
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+
+	// CreateTemp makes the file 0600, so give it the mode that creating
+	// it with the umask would.
+	umask := unix.Umask(0)
+	unix.Umask(umask)
+	if err := os.Chmod(f.Name(), os.FileMode(0o666&^umask)); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
