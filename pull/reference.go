@@ -3,10 +3,11 @@ package pull
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/kist-project/kist/imageref"
 )
 
 // layoutPrefix marks a reference to an OCI image layout directory.
@@ -42,7 +43,7 @@ func ParseReference(s string) (Reference, error) {
 	}
 	ref, err := name.ParseReference(s)
 	if err == nil {
-		err = checkGrammar(ref)
+		err = imageref.Check(ref)
 	} else {
 		err = parseReason(s)
 	}
@@ -50,28 +51,7 @@ func ParseReference(s string) (Reference, error) {
 		return Reference{}, fmt.Errorf("invalid image reference %q: %w; "+
 			"use NAME[:TAG] or NAME@sha256:DIGEST, such as docker.io/library/busybox:latest", s, err)
 	}
-	return Reference{Name: canonicalName(ref), Remote: ref}, nil
-}
-
-// Docker's reference grammar, which go-containerregistry checks more
-// loosely: it takes ".." for a registry host and "a//b" for a
-// repository.
-var (
-	hostGrammar      = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$`)
-	componentGrammar = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-)
-
-// checkGrammar rejects what docker's reference grammar does not allow.
-func checkGrammar(ref name.Reference) error {
-	if host := ref.Context().RegistryStr(); !hostGrammar.MatchString(host) {
-		return fmt.Errorf("registry %q is not a host name or address", host)
-	}
-	for _, c := range strings.Split(ref.Context().RepositoryStr(), "/") {
-		if !componentGrammar.MatchString(c) {
-			return fmt.Errorf("repository path component %q is not lowercase letters and digits separated by . _ __ or -", c)
-		}
-	}
-	return nil
+	return Reference{Name: imageref.Canonical(ref), Remote: ref}, nil
 }
 
 func parseLayoutReference(s string) (Reference, error) {
@@ -94,22 +74,6 @@ func parseLayoutReference(s string) (Reference, error) {
 	}
 	ref.Name = "localhost/" + strings.ToLower(filepath.Base(abs)) + ":" + display
 	return ref, nil
-}
-
-// canonicalName spells a reference the way docker and podman print it:
-// registry and repository in full, with index.docker.io shortened to
-// docker.io.
-func canonicalName(ref name.Reference) string {
-	repo := ref.Context()
-	registry := repo.RegistryStr()
-	if registry == name.DefaultRegistry {
-		registry = "docker.io"
-	}
-	full := registry + "/" + repo.RepositoryStr()
-	if d, ok := ref.(name.Digest); ok {
-		return full + "@" + d.DigestStr()
-	}
-	return full + ":" + ref.Identifier()
 }
 
 // parseReason returns go-containerregistry's specific complaint about s,
