@@ -7,11 +7,13 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,11 +25,25 @@ import (
 // tlsRegistry serves the in-memory registry over HTTPS on 127.0.0.1 and
 // returns its host:port and its certificate in PEM.
 func tlsRegistry(t *testing.T) (string, []byte) {
+	host, ca, _ := countedTLSRegistry(t)
+	return host, ca
+}
+
+// countedTLSRegistry is tlsRegistry that also returns the number of
+// connections the server has accepted so far.
+func countedTLSRegistry(t *testing.T) (string, []byte, func() int64) {
 	t.Helper()
-	server := httptest.NewTLSServer(registry.New(registry.Logger(nilLogger())))
+	var conns atomic.Int64
+	server := httptest.NewUnstartedServer(registry.New(registry.Logger(nilLogger())))
+	server.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	server.StartTLS()
 	t.Cleanup(server.Close)
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: server.Certificate().Raw})
-	return strings.TrimPrefix(server.URL, "https://"), ca
+	return strings.TrimPrefix(server.URL, "https://"), ca, conns.Load
 }
 
 func privateKeyPEM(t *testing.T) []byte {
@@ -75,7 +91,7 @@ func expectOneLine(t *testing.T, err error, want ...string) {
 
 func TestBadCertDirNoPlainHTTP(t *testing.T) {
 	isolate(t)
-	host, ca := tlsRegistry(t)
+	host, ca, conns := countedTLSRegistry(t)
 	tests := []struct {
 		name  string
 		setup func(dir string) string
@@ -119,6 +135,11 @@ func TestBadCertDirNoPlainHTTP(t *testing.T) {
 			expectOneLine(t, err, "pull "+host+"/test/app:v1", "registry "+host, bad, tt.want)
 		})
 	}
+	// Neither HTTPS nor plain HTTP may reach a registry whose trust
+	// directory is broken.
+	if n := conns(); n != 0 {
+		t.Errorf("the registry accepted %d connections, want none", n)
+	}
 }
 
 func TestBadCertsDirEntry(t *testing.T) {
@@ -136,12 +157,15 @@ func TestBadCertsDirEntry(t *testing.T) {
 
 func TestCheckLoginBadCertDir(t *testing.T) {
 	isolate(t)
-	host, _ := tlsRegistry(t)
+	host, _, conns := countedTLSRegistry(t)
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "ca.crt"), []byte("garbage"))
 
 	err := CheckLogin(context.Background(), host, nil, Options{CertDir: dir})
 	expectOneLine(t, err, "log in to "+host, filepath.Join(dir, "ca.crt"))
+	if n := conns(); n != 0 {
+		t.Errorf("the registry accepted %d connections, want none", n)
+	}
 }
 
 // pushTo pushes a random image to ref through RemoteOptions with the
@@ -173,12 +197,15 @@ func TestPushErrorUntrustedCertificate(t *testing.T) {
 
 func TestPushErrorBadCertDir(t *testing.T) {
 	isolate(t)
-	host, _ := tlsRegistry(t)
+	host, _, conns := countedTLSRegistry(t)
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "client.cert"), []byte("x"))
 
 	err := pushTo(t, host+"/test/app:v1", Options{CertDir: dir}, fastResilience)
 	expectOneLine(t, err, "push local:v1", filepath.Join(dir, "client.cert"), "has no key")
+	if n := conns(); n != 0 {
+		t.Errorf("the registry accepted %d connections, want none", n)
+	}
 }
 
 func TestPushErrorServiceUnavailable(t *testing.T) {
