@@ -263,7 +263,7 @@ func TestNoResponseHeadersSpent(t *testing.T) {
 
 	_, err := fetchImage(context.Background(), mustParse(t, ref), Options{Platform: HostPlatform()}, r)
 	host := strings.Split(ref, "/")[0]
-	expectOneLine(t, err, "pull "+ref, "registry "+host, "no response", "4 attempts")
+	expectOneLine(t, err, "pull "+ref, "registry "+host, "no response headers", "4 attempts")
 	if n := len(proxy.gets("/manifests/v1")); n != 4 {
 		t.Errorf("manifest was requested %d times, want 4", n)
 	}

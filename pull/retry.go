@@ -115,8 +115,8 @@ type noResponseError struct {
 }
 
 func (e *noResponseError) Error() string {
-	return fmt.Sprintf("registry %s sent no response in time on %d attempts (%v); check that the registry is working and try again",
-		e.registry, e.attempts, e.err)
+	return fmt.Sprintf("registry %s sent no response headers before the timeout, on %d attempts (%v); "+
+		"check that the registry is working and try again", e.registry, e.attempts, e.err)
 }
 
 func (e *noResponseError) Unwrap() error { return e.err }
