@@ -94,7 +94,7 @@ func warnOnce(path string, err error) {
 	if _, seen := warnedFiles.LoadOrStore(path, true); seen {
 		return
 	}
-	logrus.WithField("file", path).Warnf("%v; continuing without the credentials in it", err)
+	logrus.Warnf("%v; continuing without the credentials in it", err)
 }
 
 // lookup returns the credentials this file holds for keys, asking its
