@@ -153,10 +153,6 @@ func TestInvalidEntryHidesSecret(t *testing.T) {
 		t.Errorf("error does not name the fix: %v", err)
 	}
 
-	writeFile(t, filepath.Join(dir, ".docker/config.json"), `{"auths": [`)
-	if _, _, err := Lookup("reg.example", "", ""); err == nil || !strings.Contains(err.Error(), "config.json") {
-		t.Errorf("Lookup of invalid JSON: error %v, want one naming the file", err)
-	}
 }
 
 func TestStoreKeepsOtherKeys(t *testing.T) {

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -60,13 +61,16 @@ func (k Keychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
 // Lookup returns the credentials for a repository of registry, or for
 // the whole registry when repository is empty, from the first file of
 // SearchPaths(authFile) that has them. It reports false when no file has
-// any.
+// any. A file that cannot be read or parsed is skipped with a warning.
 func Lookup(registry, repository, authFile string) (Credential, bool, error) {
 	keys := candidates(registry, repository)
 	for _, path := range SearchPaths(authFile) {
 		c, err := readConfig(path)
 		if err != nil {
-			return Credential{}, false, err
+			// As docker does, a damaged file must not block pulls from
+			// registries that need no login. Login still fails on it.
+			warnOnce(path, err)
+			continue
 		}
 		cred, found, err := c.lookup(registry, keys)
 		if err != nil {
@@ -78,6 +82,19 @@ func Lookup(registry, repository, authFile string) (Credential, bool, error) {
 	}
 	logrus.WithField("registry", registry).Debug("no credentials found, using anonymous access")
 	return Credential{}, false, nil
+}
+
+// warnedFiles holds the credential files that warnOnce has warned about
+// in this process, because a pull resolves credentials many times.
+var warnedFiles sync.Map
+
+// warnOnce warns that the credential file path cannot be used, once per
+// process.
+func warnOnce(path string, err error) {
+	if _, seen := warnedFiles.LoadOrStore(path, true); seen {
+		return
+	}
+	logrus.Warnf("%v; continuing without the credentials in it", err)
 }
 
 // lookup returns the credentials this file holds for keys, asking its

@@ -17,6 +17,12 @@ func Store(registry string, cred Credential, authFile string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	unlock, err := lockDir(path, true)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+
 	c, err := readConfig(path)
 	if err != nil {
 		return "", err
@@ -46,25 +52,42 @@ func Store(registry string, cred Credential, authFile string) (string, error) {
 func Erase(registry, authFile string) ([]string, error) {
 	var removed []string
 	for _, path := range SearchPaths(authFile) {
-		c, err := readConfig(path)
+		from, err := eraseFrom(path, registry)
+		removed = append(removed, from...)
 		if err != nil {
 			return removed, err
 		}
+	}
+	return removed, nil
+}
 
-		if c.removeAuth(registry) {
-			if err := c.write(); err != nil {
-				return removed, err
-			}
-			removed = append(removed, path)
+// eraseFrom removes registry's credentials from the file path and from
+// the credential helper it configures, holding the file's lock.
+func eraseFrom(path, registry string) ([]string, error) {
+	unlock, err := lockDir(path, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	c, err := readConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	if c.removeAuth(registry) {
+		if err := c.write(); err != nil {
+			return removed, err
 		}
-		if helper := c.helperFor(registry); helper != "" && !strings.Contains(registry, "/") {
-			erased, err := eraseFromHelper(helper, serverURL(registry))
-			if err != nil {
-				return removed, err
-			}
-			if erased {
-				removed = append(removed, describe(path, helper))
-			}
+		removed = append(removed, path)
+	}
+	if helper := c.helperFor(registry); helper != "" && !strings.Contains(registry, "/") {
+		erased, err := eraseFromHelper(helper, serverURL(registry))
+		if err != nil {
+			return removed, err
+		}
+		if erased {
+			removed = append(removed, describe(path, helper))
 		}
 	}
 	return removed, nil
@@ -77,27 +100,44 @@ func Erase(registry, authFile string) ([]string, error) {
 func EraseAll(authFile string) ([]string, error) {
 	var removed []string
 	for _, path := range SearchPaths(authFile) {
-		c, err := readConfig(path)
+		from, err := eraseAllFrom(path)
+		removed = append(removed, from...)
 		if err != nil {
 			return removed, err
 		}
+	}
+	return removed, nil
+}
 
-		registries := c.helperRegistries()
-		if c.removeAllAuths() {
-			if err := c.write(); err != nil {
-				return removed, err
-			}
-			removed = append(removed, path)
+// eraseAllFrom removes every registry's credentials from the file path
+// and from the credential helpers it configures, holding the file's lock.
+func eraseAllFrom(path string) ([]string, error) {
+	unlock, err := lockDir(path, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	c, err := readConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	registries := c.helperRegistries()
+	if c.removeAllAuths() {
+		if err := c.write(); err != nil {
+			return removed, err
 		}
-		for _, registry := range registries {
-			helper := c.helperFor(registry)
-			erased, err := eraseFromHelper(helper, serverURL(registry))
-			if err != nil {
-				return removed, err
-			}
-			if erased {
-				removed = append(removed, describe(path, helper))
-			}
+		removed = append(removed, path)
+	}
+	for _, registry := range registries {
+		helper := c.helperFor(registry)
+		erased, err := eraseFromHelper(helper, serverURL(registry))
+		if err != nil {
+			return removed, err
+		}
+		if erased {
+			removed = append(removed, describe(path, helper))
 		}
 	}
 	return removed, nil

@@ -96,7 +96,7 @@ func pushImage(c *cli.Context) error {
 		AuthFile: c.String("authfile"),
 	})
 	if err := remote.Write(ref, img, opts...); err != nil {
-		return fmt.Errorf("push %s to %s: %w", source, ref.Name(), err)
+		return pull.PushError(source, ref, err)
 	}
 	digest, err := img.Digest()
 	if err != nil {

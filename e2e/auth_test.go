@@ -103,6 +103,35 @@ func TestAuthTLSTrust(t *testing.T) {
 		expectOneLine(t, r, "log in to "+reg.addr+": registry "+reg.addr+" failed TLS certificate verification")
 
 		mustSucceed(t, id, "pull", "--authfile", authFile, "--tls-verify=false", ref)
+
+		// The pulled image, pushed back to the registry whose CA is not
+		// trusted, fails once with the same hint.
+		r = runKist(t, id, "push", "-q", "--authfile", authFile, ref, reg.addr+"/tls/pushed:1")
+		expect(t, r, 125, "")
+		expectOneLine(t, r, "push "+ref+" to "+reg.addr+"/tls/pushed:1: registry "+reg.addr+" failed TLS certificate verification")
+		if n := strings.Count(r.stderr, "--tls-verify=false"); n != 1 {
+			t.Errorf("push names --tls-verify=false %d times, want once: %q", n, r.stderr)
+		}
+
+		// A client certificate without its key is a broken --cert-dir:
+		// every command names the file, and none falls back to plain HTTP.
+		badDir := filepath.Join(id.home, "bad-certs")
+		writeUserFile(t, id, "bad-certs/ca.crt", string(reg.caPEM), 0o644)
+		writeUserFile(t, id, "bad-certs/client.cert", string(reg.caPEM), 0o644)
+		badCert := filepath.Join(badDir, "client.cert")
+		for _, args := range [][]string{
+			{"pull", "--authfile", authFile, "--cert-dir", badDir, ref},
+			{"push", "-q", "--authfile", authFile, "--cert-dir", badDir, ref, reg.addr + "/tls/pushed:1"},
+			{"login", "--authfile", authFile, "--cert-dir", badDir, "-u", reg.user, "--password-stdin", reg.addr},
+		} {
+			r = id.run(t, call{args: args, stdin: reg.password})
+			expect(t, r, 125, "")
+			expectOneLine(t, r, "client certificate "+badCert+" has no key")
+			if strings.Contains(r.stderr, "HTTP 400") {
+				t.Errorf("kist %s fell back to plain HTTP: %q", args[0], r.stderr)
+			}
+		}
+
 		mustSucceed(t, id, "pull", "--authfile", authFile, "--cert-dir", reg.certDir, ref)
 
 		writeUserFile(t, id, ".config/kist/certs.d/"+reg.addr+"/ca.crt", string(reg.caPEM), 0o644)

@@ -23,7 +23,7 @@ func CheckLogin(ctx context.Context, registry string, cred authn.Authenticator, 
 	if err != nil {
 		return fmt.Errorf("invalid registry %q: %w", registry, err)
 	}
-	rt, err := transport.NewWithContext(ctx, reg, cred, newTransport(opts), nil)
+	rt, err := transport.NewWithContext(ctx, reg, cred, newTransport(opts, defaultHeaderTimeout), nil)
 	if err != nil {
 		return loginError(registry, err)
 	}
@@ -50,8 +50,12 @@ func CheckLogin(ctx context.Context, registry string, cred authn.Authenticator, 
 // the HTTP status when there is one, and what to do about it.
 func loginError(registry string, err error) error {
 	var certErr *CertificateError
-	if errors.As(err, &certErr) {
+	var trustErr *TrustConfigError
+	switch {
+	case errors.As(err, &certErr):
 		return fmt.Errorf("log in to %s: %w", registry, certErr)
+	case errors.As(err, &trustErr):
+		return fmt.Errorf("log in to %s: %w", registry, trustErr)
 	}
 	var dnsErr *net.DNSError
 	switch {

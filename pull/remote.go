@@ -3,16 +3,10 @@ package pull
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"syscall"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/kist-project/kist/auth"
@@ -39,7 +33,7 @@ func remoteOptions(ctx context.Context, opts Options, r resilience) []remote.Opt
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(auth.Keychain{AuthFile: opts.AuthFile}),
-		remote.WithTransport(r.wrap(newTransport(opts))),
+		remote.WithTransport(r.wrap(newTransport(opts, r.headers))),
 		// retryTransport retries instead, honouring Retry-After.
 		remote.WithRetryStatusCodes(),
 		remote.WithRetryPredicate(retryOutside),
@@ -90,62 +84,14 @@ func imageFromIndex(ref Reference, desc *remote.Descriptor, platform v1.Platform
 	return pickPlatform(ref.Name, idx, platform)
 }
 
-// registryError turns a registry failure into one line that names the
+// registryError turns a failed pull of ref into one line that names the
 // image or registry and what to do about it.
 func registryError(ref Reference, err error) error {
-	registry := ref.Remote.Context().RegistryStr()
-
-	var certErr *CertificateError
-	if errors.As(err, &certErr) {
-		return fmt.Errorf("pull %s: %w", ref.Name, certErr)
+	op := operation{
+		action:   "pull " + ref.Name,
+		verb:     "pull",
+		image:    ref.Name,
+		registry: ref.Remote.Context().RegistryStr(),
 	}
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		switch {
-		case terr.StatusCode == http.StatusNotFound || hasCode(terr, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode):
-			return fmt.Errorf("image %s not found in registry %s; check the name and tag", ref.Name, registry)
-		case terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden:
-			return fmt.Errorf("pull %s: registry %s denied access (HTTP %d); log in with kist login %s or check the name",
-				ref.Name, registry, terr.StatusCode, loginName(registry))
-		case retryableStatus(terr.StatusCode):
-			return fmt.Errorf("pull %s: registry %s returned HTTP %d on every attempt; wait and pull again: %v",
-				ref.Name, registry, terr.StatusCode, terr)
-		default:
-			return fmt.Errorf("pull %s: registry %s returned HTTP %d: %v", ref.Name, registry, terr.StatusCode, terr)
-		}
-	}
-
-	var dnsErr *net.DNSError
-	var opErr *net.OpError
-	switch {
-	case errors.As(err, &dnsErr):
-		return fmt.Errorf("pull %s: cannot resolve registry host %s; check the registry name and your DNS", ref.Name, dnsErr.Name)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("pull %s: registry %s is unreachable (connection refused); check the address and that the registry is running",
-			ref.Name, registry)
-	case errors.As(err, &opErr):
-		return fmt.Errorf("pull %s: registry %s is unreachable (%v); check the address and that the registry is running",
-			ref.Name, registry, opErr.Err)
-	}
-	return fmt.Errorf("pull %s: %w", ref.Name, err)
-}
-
-// loginName spells registry as kist login takes it, with Docker Hub as
-// docker.io.
-func loginName(registry string) string {
-	if registry == name.DefaultRegistry {
-		return auth.DockerHub
-	}
-	return registry
-}
-
-func hasCode(terr *transport.Error, codes ...transport.ErrorCode) bool {
-	for _, d := range terr.Errors {
-		for _, c := range codes {
-			if d.Code == c {
-				return true
-			}
-		}
-	}
-	return false
+	return op.describe(err)
 }

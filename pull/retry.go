@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"syscall"
@@ -56,11 +57,14 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for try := 1; ; try++ {
 		resp, err := t.next.RoundTrip(req)
-		if !retryable(resp, err) {
+		if !retryable(resp, err) || req.Context().Err() != nil {
 			return resp, err
 		}
 		if try >= t.policy.attempts {
-			if err != nil {
+			switch {
+			case err != nil && noHeaders(err):
+				err = &noResponseError{registry: req.URL.Host, err: err, attempts: try}
+			case err != nil:
 				err = &attemptsSpentError{err: err, attempts: try}
 			}
 			return resp, err
@@ -102,25 +106,44 @@ func (e *attemptsSpentError) Error() string {
 
 func (e *attemptsSpentError) Unwrap() error { return e.err }
 
+// noResponseError reports that a registry accepted a request but sent
+// no response headers in time, on every attempt.
+type noResponseError struct {
+	registry string
+	err      error
+	attempts int
+}
+
+func (e *noResponseError) Error() string {
+	return fmt.Sprintf("registry %s sent no response headers before the timeout, on %d attempts (%v); "+
+		"check that the registry is working and try again", e.registry, e.attempts, e.err)
+}
+
+func (e *noResponseError) Unwrap() error { return e.err }
+
 // retryOutside is the retry predicate that go-containerregistry uses,
 // for its own transport and for push uploads. It retries a broken
 // connection as its default does, but not once retryTransport has spent
 // its attempts on the request, so that attempts do not multiply.
 func retryOutside(err error) bool {
 	var spent *attemptsSpentError
-	if err == nil || errors.As(err, &spent) {
+	var noResponse *noResponseError
+	if err == nil || errors.As(err, &spent) || errors.As(err, &noResponse) {
 		return false
 	}
 	return retryable(nil, err)
 }
 
-// resilience is the retry policy and stall timeout of registry requests.
+// resilience is the retry policy and the timeouts of registry requests.
 type resilience struct {
 	retry retryPolicy
 	stall time.Duration
+	// headers is how long a request waits for the response headers
+	// before the try counts as failed.
+	headers time.Duration
 }
 
-var defaultResilience = resilience{retry: defaultRetry, stall: defaultStall}
+var defaultResilience = resilience{retry: defaultRetry, stall: defaultStall, headers: defaultHeaderTimeout}
 
 // wrap adds retries and resumed blob downloads to t.
 func (r resilience) wrap(t http.RoundTripper) http.RoundTripper {
@@ -154,9 +177,38 @@ func retryable(resp *http.Response, err error) bool {
 		// A refused connection is not retried: nothing listens there, and
 		// a pull through a mirror that is down should fall back at once.
 		return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) ||
-			errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.EPIPE)
+			errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.EPIPE) || noHeaders(err)
 	}
 	return retryableStatus(resp.StatusCode)
+}
+
+// noHeaders reports whether err is a timeout of a registry that accepted
+// the connection, which the transport's ResponseHeaderTimeout raises.
+// A dial that timed out is not one, because no registry answered at that
+// address, and neither is the end of the request's own context.
+func noHeaders(err error) bool {
+	if endsContext(err) {
+		return false
+	}
+	var netErr net.Error
+	if !errors.As(err, &netErr) || !netErr.Timeout() {
+		return false
+	}
+	var opErr *net.OpError
+	return !errors.As(err, &opErr) || opErr.Op != "dial"
+}
+
+// endsContext reports whether err is, or wraps, the error of a context
+// that ended. It compares identity, not errors.Is, because net/http's
+// response header timeout reports itself as context.DeadlineExceeded to
+// errors.Is (Go 1.23 and later) although no context ended.
+func endsContext(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if err == context.DeadlineExceeded || err == context.Canceled { //nolint:errorlint // see above
+			return true
+		}
+	}
+	return false
 }
 
 // retryableStatus reports whether a registry may respond differently to

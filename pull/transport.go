@@ -28,13 +28,17 @@ func (p *httpPolicy) RoundTrip(req *http.Request) (*http.Response, error) {
 	return p.next.RoundTrip(req)
 }
 
-// newTransport returns the HTTP transport for registry requests.
-func newTransport(opts Options) http.RoundTripper {
+// defaultHeaderTimeout bounds the wait for response headers. A registry
+// that accepts the connection and never responds would hang a pull
+// forever, and one minute is far above a normal response time. A blob
+// download that stalls after its headers is resumeTransport's.
+const defaultHeaderTimeout = time.Minute
+
+// newTransport returns the HTTP transport for registry requests, which
+// waits headerTimeout for the headers of each response.
+func newTransport(opts Options, headerTimeout time.Duration) http.RoundTripper {
 	base := http.DefaultTransport.(*http.Transport).Clone()
-	// A registry that accepts the connection and never responds would
-	// hang a pull forever. One minute is far above a normal response time.
-	// A blob download that stalls after its headers is resumeTransport's.
-	base.ResponseHeaderTimeout = time.Minute
+	base.ResponseHeaderTimeout = headerTimeout
 	trust := &trustTransport{
 		base:     base,
 		certDir:  opts.CertDir,
@@ -56,8 +60,8 @@ type trustTransport struct {
 
 	mu    sync.Mutex
 	hosts map[string]http.RoundTripper
-	// failed holds the certificate error of each host whose HTTPS
-	// certificate failed verification.
+	// failed holds the error of each host whose HTTPS certificate failed
+	// verification or whose trust directory could not be loaded.
 	failed map[string]error
 }
 
@@ -67,8 +71,9 @@ func (t *trustTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" {
 		// go-containerregistry tries plain HTTP to a loopback registry
 		// when HTTPS fails. A registry that speaks TLS with a certificate
-		// kist cannot verify must not be reached without TLS instead.
-		if err := t.failure(host); err != nil {
+		// kist cannot verify, or whose trust directory is broken, must
+		// not be reached without TLS instead.
+		if _, err := t.forHost(host); err != nil {
 			return nil, err
 		}
 		return t.base.RoundTrip(req)
@@ -90,21 +95,20 @@ func (t *trustTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-func (t *trustTransport) failure(host string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.failed[host]
-}
-
-// forHost returns the transport for host, made on first use.
+// forHost returns the transport for host, made on first use, or the
+// error that made host fail before.
 func (t *trustTransport) forHost(host string) (http.RoundTripper, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if err := t.failed[host]; err != nil {
+		return nil, err
+	}
 	if rt, ok := t.hosts[host]; ok {
 		return rt, nil
 	}
 	config, err := tlsConfig(host, t.certDir, t.insecure)
 	if err != nil {
+		t.failed[host] = err
 		return nil, err
 	}
 	rt := t.base.Clone()

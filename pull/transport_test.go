@@ -23,7 +23,7 @@ func TestPlainHTTPPolicy(t *testing.T) {
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer server.Close()
 
-	resp, err := newTransport(Options{}).RoundTrip(mustRequest(t, server.URL))
+	resp, err := newTransport(Options{}, defaultHeaderTimeout).RoundTrip(mustRequest(t, server.URL))
 	if err != nil {
 		t.Fatalf("plain HTTP to loopback: %v", err)
 	}
@@ -31,7 +31,7 @@ func TestPlainHTTPPolicy(t *testing.T) {
 
 	// The policy rejects the request before any connection is made, so
 	// this sends nothing to the private address.
-	_, err = newTransport(Options{}).RoundTrip(mustRequest(t, "http://10.0.0.1:5000/v2/"))
+	_, err = newTransport(Options{}, defaultHeaderTimeout).RoundTrip(mustRequest(t, "http://10.0.0.1:5000/v2/"))
 	if err == nil || !strings.Contains(err.Error(), "--tls-verify=false") {
 		t.Fatalf("plain HTTP to a private address: got %v, want a rejection naming --tls-verify=false", err)
 	}

@@ -46,7 +46,7 @@ func tlsConfig(host, certDir string, insecure bool) (*tls.Config, error) {
 		return config, nil
 	}
 	if err := loadCertDir(config, dir); err != nil {
-		return nil, fmt.Errorf("registry %s: %w", host, err)
+		return nil, &TrustConfigError{Host: host, Err: err}
 	}
 	return config, nil
 }
@@ -70,7 +70,7 @@ func loadCertDir(config *tls.Config, dir string) error {
 		return fmt.Errorf("certificate directory %s does not exist; check --cert-dir", dir)
 	}
 	if err != nil {
-		return fmt.Errorf("read certificate directory: %w", err)
+		return fmt.Errorf("read certificate directory: %w; make it readable or pass another --cert-dir", err)
 	}
 
 	for _, e := range entries {
@@ -107,10 +107,11 @@ func addCA(config *tls.Config, path string) error {
 	}
 	pem, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("read CA certificate: %w", err)
+		return fmt.Errorf("read CA certificate: %w; make the file readable or remove it", err)
 	}
 	if !config.RootCAs.AppendCertsFromPEM(pem) {
-		return fmt.Errorf("CA certificate file %s contains no PEM certificate", path)
+		return fmt.Errorf("CA certificate file %s contains no PEM certificate; "+
+			"put the registry's CA certificate in it or remove it", path)
 	}
 	return nil
 }
@@ -122,7 +123,8 @@ func addClientCert(config *tls.Config, certPath string) error {
 	}
 	pair, err := tls.LoadX509KeyPair(certPath, keyPath)
 	if err != nil {
-		return fmt.Errorf("load client certificate %s: %w", certPath, err)
+		return fmt.Errorf("load client certificate %s with key %s: %w; replace them with a matching pair",
+			certPath, keyPath, err)
 	}
 	config.Certificates = append(config.Certificates, pair)
 	return nil
@@ -146,3 +148,19 @@ func (e *CertificateError) Error() string {
 }
 
 func (e *CertificateError) Unwrap() error { return e.Err }
+
+// TrustConfigError reports that the certificates that --cert-dir or a
+// certs.d directory holds for a registry cannot be used. No request,
+// HTTPS or plain HTTP, is sent to that registry then.
+type TrustConfigError struct {
+	// Host is the registry's host[:port].
+	Host string
+	// Err names the bad file or directory and the fix.
+	Err error
+}
+
+func (e *TrustConfigError) Error() string {
+	return fmt.Sprintf("registry %s: %v", e.Host, e.Err)
+}
+
+func (e *TrustConfigError) Unwrap() error { return e.Err }

@@ -50,7 +50,7 @@ func TestCertificateError(t *testing.T) {
 	server, _ := tlsServer(t)
 	host := strings.TrimPrefix(server.URL, "https://")
 
-	rt := newTransport(Options{})
+	rt := newTransport(Options{}, defaultHeaderTimeout)
 	err := roundTrip(rt, t, server.URL+"/v2/")
 	var certErr *CertificateError
 	if !errors.As(err, &certErr) {
@@ -73,13 +73,13 @@ func TestCertificateError(t *testing.T) {
 func TestCertDirFlag(t *testing.T) {
 	isolate(t)
 	server, dir := tlsServer(t)
-	if err := roundTrip(newTransport(Options{CertDir: dir}), t, server.URL+"/v2/"); err != nil {
+	if err := roundTrip(newTransport(Options{CertDir: dir}, defaultHeaderTimeout), t, server.URL+"/v2/"); err != nil {
 		t.Errorf("HTTPS with the CA in --cert-dir: %v", err)
 	}
-	if err := roundTrip(newTransport(Options{Insecure: true}), t, server.URL+"/v2/"); err != nil {
+	if err := roundTrip(newTransport(Options{Insecure: true}, defaultHeaderTimeout), t, server.URL+"/v2/"); err != nil {
 		t.Errorf("HTTPS with verification off: %v", err)
 	}
-	err := roundTrip(newTransport(Options{CertDir: filepath.Join(dir, "missing")}), t, server.URL+"/v2/")
+	err := roundTrip(newTransport(Options{CertDir: filepath.Join(dir, "missing")}, defaultHeaderTimeout), t, server.URL+"/v2/")
 	if err == nil || !strings.Contains(err.Error(), "does not exist; check --cert-dir") {
 		t.Errorf("missing --cert-dir: error %v, want one naming the flag", err)
 	}
@@ -96,7 +96,7 @@ func TestCertsDirectory(t *testing.T) {
 	if err := os.Rename(dir, certsd); err != nil {
 		t.Fatal(err)
 	}
-	if err := roundTrip(newTransport(Options{}), t, server.URL+"/v2/"); err != nil {
+	if err := roundTrip(newTransport(Options{}, defaultHeaderTimeout), t, server.URL+"/v2/"); err != nil {
 		t.Errorf("HTTPS with the CA in %s: %v", certsd, err)
 	}
 }
