@@ -24,8 +24,8 @@ func TestAuthPush(t *testing.T) {
 		r := runKist(t, id, "push", certDir, dst)
 		expectNoSecret(t, r, reg)
 		expect(t, r, 125, "")
-		if !strings.Contains(r.stderr, reg.addr) || !strings.Contains(r.stderr, "401") {
-			t.Errorf("push without login said %q, want the registry and HTTP 401", r.stderr)
+		if want := "denied access (HTTP 401); log in with kist login " + reg.addr; !strings.Contains(r.stderr, want) {
+			t.Errorf("push without login said %q, want it to contain %q", r.stderr, want)
 		}
 
 		r = id.run(t, call{args: []string{"login", "-u", reg.user, "--password-stdin", certDir, reg.addr}, stdin: reg.password + "\n"})

@@ -201,7 +201,7 @@ func (b *resumingBody) resume(cause error) error {
 				b.blob, b.req.URL.Host, cause, policy.attempts, b.progress())
 		}
 		wait := policy.wait(b.failures + 1)
-		logrus.Debugf("download blob %s from %s broke at %s: %v; resuming in %v (attempt %d of %d)",
+		logrus.Warnf("download blob %s from %s broke at %s: %v; resuming in %v (attempt %d of %d)",
 			b.blob, b.req.URL.Host, b.progress(), cause, wait, b.failures+1, policy.attempts)
 		if err := sleep(b.ctx, wait); err != nil {
 			return err

@@ -81,7 +81,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			drain(resp)
 		}
-		logrus.Debugf("%s %s: %s; retrying in %v (attempt %d of %d)",
+		logrus.Warnf("%s %s: %s; retrying in %v (attempt %d of %d)",
 			req.Method, req.URL.Redacted(), reason, wait, try+1, t.policy.attempts)
 
 		if err := sleep(req.Context(), wait); err != nil {
