@@ -92,6 +92,10 @@ func runContainer(c *cli.Context) error {
 		opts.Stdin = os.Stdin
 	}
 
+	// Once the container's record names its layers, garbage collection
+	// keeps them without the hold, and rmi or prune need not wait for
+	// the container to end.
+	opts.OnCreate = hold.Unlock
 	status, err := container.Run(c.Context, st, opts)
 	if err != nil {
 		return err

@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"archive/tar"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	ti "github.com/kist-project/kist/internal/testimage"
 )
@@ -187,4 +189,48 @@ func subIDUser(t *testing.T) *identity {
 	}
 	t.Skip("no test user with subordinate IDs")
 	return nil
+}
+
+// TestPruneWhileContainerRuns removes images while a container runs.
+// Neither rmi nor prune may wait for the container to end, and prune
+// must keep the image that the container uses.
+func TestPruneWhileContainerRuns(t *testing.T) {
+	need(t, needRegistry, needBusybox)
+	ref := env.busybox.ref(tagLatest)
+	other := ownedImage(t, "kist-e2e/prune-running")
+	forEachIdentity(t, func(t *testing.T, id *identity) {
+		id = id.fresh(t)
+		pulled(t, id, ref)
+		pulled(t, id, other)
+		marker := newMarker(t)
+		t.Cleanup(func() { killMarked(t, marker) })
+
+		output, err := os.CreateTemp(t.TempDir(), "output-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer output.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := id.command(ctx, call{args: []string{"run", "--rm", "-e", marker, ref, "sleep", "60"}})
+		cmd.Stdout, cmd.Stderr = output, output
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			killMarked(t, marker)
+			_ = cmd.Wait()
+		}()
+		if !waitFor(30*time.Second, func() bool { return len(markedSleeps(marker)) > 0 }) {
+			t.Fatalf("the container did not start within 30 s; kist's output:\n%s", readAll(t, output.Name()))
+		}
+
+		// Far less than the container's 60 s.
+		short := 20 * time.Second
+		r := id.run(t, call{args: []string{"rmi", other}, timeout: short})
+		expect(t, r, 0, r.stdout)
+		r = id.run(t, call{args: []string{"system", "prune", "--all", "--force"}, timeout: short})
+		expect(t, r, 0, r.stdout)
+		expect(t, mustSucceed(t, id, "images", "-q"), 0, shortID(env.busybox.ids[tagLatest])+"\n")
+	})
 }
