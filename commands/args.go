@@ -54,9 +54,19 @@ func PermuteArgs(app *cli.App, args []string) []string {
 	var positional, globals []string
 	for len(rest) > 0 {
 		tok := rest[0]
+		if tok == "--" && !positionalFirst[cmd.Name] {
+			// Everything after -- is positional, and so is what came
+			// before it, so the -- goes in front of them all.
+			positional = append(append([]string{"--"}, positional...), rest[1:]...)
+			break
+		}
 		if tok == "--" || !isFlag(tok) && positionalFirst[cmd.Name] {
 			positional = append(positional, rest...)
 			break
+		}
+		if short, value, ok := splitShortValue(flags, tok); ok {
+			rest = append([]string{short, value}, rest[1:]...)
+			tok = short
 		}
 		if !isFlag(tok) {
 			positional = append(positional, tok)
@@ -114,6 +124,27 @@ func canonicalSliceFlag(flags []cli.Flag, tok string) string {
 		}
 	}
 	return tok
+}
+
+// splitShortValue splits a short flag with its value attached, such as
+// -eA=1 or -u1000, into the flag and the value, as docker's parser does.
+func splitShortValue(flags []cli.Flag, tok string) (flag, value string, ok bool) {
+	if len(tok) < 3 || tok[0] != '-' || tok[1] == '-' {
+		return "", "", false
+	}
+	short := tok[:2]
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n != short[1:] {
+				continue
+			}
+			if v, isValue := f.(cli.DocGenerationFlag); isValue && v.TakesValue() {
+				return short, strings.TrimPrefix(tok[2:], "="), true
+			}
+			return "", "", false
+		}
+	}
+	return "", "", false
 }
 
 // isFlag reports whether tok is a flag; "-" alone names standard input.

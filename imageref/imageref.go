@@ -19,6 +19,7 @@ var (
 	domainPattern = regexp.MustCompile(
 		`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$`)
 	pathComponentPattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	tagPattern           = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 )
 
 // maxNameLength is docker's limit on a name, registry included, without
@@ -39,6 +40,9 @@ func Check(ref name.Reference) error {
 		if !pathComponentPattern.MatchString(component) {
 			return fmt.Errorf("the path component %q is invalid: use lowercase letters and digits, separated by '.', '_', '__' or dashes", component)
 		}
+	}
+	if tag, ok := ref.(name.Tag); ok && !tagPattern.MatchString(tag.TagStr()) {
+		return fmt.Errorf("the tag %q is invalid: use up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'", tag.TagStr())
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 
 func TestCheck(t *testing.T) {
 	valid := []string{"busybox", "127.0.0.1:5000/a/b:1", "[::1]:5000/x", "my_org/app__x/y-z", "a.b-c/x.y:TAG_1"}
-	invalid := []string{"../../etc:passwd", "a//b", "host-/x", "x/.y", strings.Repeat("a", 250) + ":1"}
+	invalid := []string{"../../etc:passwd", "a//b", "host-/x", "x/.y", strings.Repeat("a", 250) + ":1", "x:-tag", "x:.tag"}
 	for _, s := range valid {
 		if err := Check(parse(t, s)); err != nil {
 			t.Errorf("Check(%q) = %v, want nil", s, err)

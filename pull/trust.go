@@ -76,6 +76,14 @@ func loadCertDir(config *tls.Config, dir string) error {
 	for _, e := range entries {
 		path := filepath.Join(dir, e.Name())
 		switch filepath.Ext(e.Name()) {
+		case ".crt", ".cert", ".key":
+			// Reading a FIFO would block the command forever.
+			special := fs.ModeNamedPipe | fs.ModeDevice | fs.ModeSocket
+			if info, err := os.Stat(path); err == nil && info.Mode()&special != 0 {
+				return fmt.Errorf("certificate file %s is not a regular file; replace it with a PEM file or remove it", path)
+			}
+		}
+		switch filepath.Ext(e.Name()) {
 		case ".crt":
 			if err := addCA(config, path); err != nil {
 				return err

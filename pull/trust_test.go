@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tlsServer starts an HTTPS server on 127.0.0.1 whose certificate no
@@ -118,5 +121,25 @@ func TestLoadCertDirErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("files %v: error %v, want one containing %q", files, err, want)
 		}
+	}
+}
+
+// TestLoadCertDirFIFO puts a FIFO among the certificates, which a read
+// would wait on forever.
+func TestLoadCertDirFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "zz.crt")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- loadCertDir(&tls.Config{}, dir) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), fifo+" is not a regular file") {
+			t.Errorf("loadCertDir = %v, want an error naming %s", err, fifo)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("loadCertDir still reads the FIFO after 10 s")
 	}
 }
