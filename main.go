@@ -47,7 +47,7 @@ func exitCode(err error) int {
 
 	// errors.Join puts one error on each line; each gets the prefix.
 	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(os.Stderr, "kist: %s\n", line)
+		fmt.Fprintf(os.Stderr, "kist: %s\n", escapeControl(line))
 	}
 	switch {
 	case errors.Is(err, container.ErrCommandNotFound):
@@ -56,4 +56,23 @@ func exitCode(err error) int {
 		return 126
 	}
 	return 125
+}
+
+// escapeControl writes control characters (but newline, which exitCode
+// splits on) as \xNN or \uNNNN, so that a value from the command line or
+// an archive cannot move the cursor or recolour the user's terminal
+// through an error message.
+func escapeControl(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < 0x20 && r != '\n', r == 0x7f:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		case r >= 0x80 && r <= 0x9f:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
