@@ -10,9 +10,9 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Credential is what a registry accepts as proof of identity: a user
-// name and password, or an identity token, the OAuth2 refresh token
-// that some registries hand out at login.
+// Credential is a registry's proof of identity: a user name and
+// password, or an identity token, which is the OAuth2 refresh token that
+// some registries issue at login.
 type Credential struct {
 	Username      string
 	Password      string

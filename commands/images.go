@@ -108,7 +108,7 @@ func repositoryFilter(arg string) (func(string) bool, error) {
 // filterNames keeps the images with a name that match accepts, and of
 // those names only the matching ones.
 func filterNames(images []store.Image, match func(string) bool) []store.Image {
-	var kept []store.Image
+	var matched []store.Image
 	for _, img := range images {
 		var names []string
 		for _, n := range img.Names {
@@ -118,10 +118,10 @@ func filterNames(images []store.Image, match func(string) bool) []store.Image {
 		}
 		if len(names) > 0 {
 			img.Names = names
-			kept = append(kept, img)
+			matched = append(matched, img)
 		}
 	}
-	return kept
+	return matched
 }
 
 func namesOrNone(img store.Image) []string {

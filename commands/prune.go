@@ -185,8 +185,8 @@ func resetStore(c *cli.Context) error {
 	return st.Reset()
 }
 
-// confirm prints warning on stderr and goes on only when stdin answers y
-// or yes, as docker does; --force skips it.
+// confirm prints warning on stderr and returns true only when stdin
+// reads y or yes, as docker does. --force skips the question.
 func confirm(c *cli.Context, warning string) (bool, error) {
 	if c.Bool("force") {
 		return true, nil

@@ -190,8 +190,8 @@ func stallAfter(n int) func(*faultProxy, http.ResponseWriter, *http.Request) {
 	}
 }
 
-// ignoreRange answers every blob GET with the whole blob and HTTP 200, as
-// a server without range support does.
+// ignoreRange responds to every blob GET with the whole blob and HTTP
+// 200, as a server without range support does.
 func ignoreRange(p *faultProxy, w http.ResponseWriter, r *http.Request) {
 	p.serveBlob(w, r, false)
 }

@@ -85,7 +85,8 @@ func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (s
 	return Add(ctx, st, img, Target{Display: ref.Name, Tag: tag, Ref: ref}, opts)
 }
 
-// Target says how Add records an image.
+// Target is the record that Add makes of an image: its name, tag and
+// the verb of its errors.
 type Target struct {
 	// Action is the verb that begins Add's errors, such as "load" or
 	// "import"; "pull" when empty.
@@ -98,7 +99,8 @@ type Target struct {
 	Ref Reference
 }
 
-// Add copies img, from any source, into st and records it as to says.
+// Add copies img, from any source, into st and records it as to
+// describes.
 // Layers already in the store are not fetched again.
 func Add(ctx context.Context, st *store.Store, img v1.Image, to Target, opts Options) (store.Image, error) {
 	opts = opts.withCallbacks()

@@ -20,7 +20,7 @@ import (
 var fastResilience = resilience{
 	retry: retryPolicy{attempts: 4, delay: time.Millisecond, maxDelay: 5 * time.Second},
 	stall: 500 * time.Millisecond,
-	// The in-memory registry answers in milliseconds, so two seconds
+	// The in-memory registry responds in milliseconds, so two seconds
 	// without headers is a fault that a test has set up.
 	headers: 2 * time.Second,
 }

@@ -184,8 +184,9 @@ func retryable(resp *http.Response, err error) bool {
 
 // noHeaders reports whether err is a timeout of a registry that accepted
 // the connection, which the transport's ResponseHeaderTimeout raises.
-// A dial that timed out is not one, because no registry answered at that
-// address, and neither is the end of the request's own context.
+// A dial that timed out is not one, because no registry accepted a
+// connection at that address, and neither is the end of the request's
+// own context.
 func noHeaders(err error) bool {
 	if endsContext(err) {
 		return false
