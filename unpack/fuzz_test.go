@@ -31,9 +31,8 @@ import (
 //
 // Before unpacking, the checksum of every header is made valid, so that
 // mutated header fields reach the unpacker instead of failing the checksum
-// check in archive/tar. CI runs a short session; for a long one, run
-//
-//	go test ./unpack -run '^$' -fuzz FuzzLayer -fuzztime 30m
+// check in archive/tar. CI runs a short session; unpack/doc.go gives the
+// command for a long one.
 func FuzzLayer(f *testing.F) {
 	s := newSandbox(f)
 	lower := fuzzLower(f, s)
