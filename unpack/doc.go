@@ -21,7 +21,9 @@
 //   - Other ".wh..wh." names are aufs metadata and are skipped, with
 //     everything under them.
 //   - A hardlink whose target is only in a lower layer (Options.Lower) is a
-//     copy of that file, because a link cannot cross layers.
+//     copy of that file, because a link cannot cross layers. Further
+//     hardlinks to the same lower file link to the first copy, so the names
+//     share an inode and the file is written once.
 //   - A parent directory without an entry of its own in the layer takes the
 //     mode, owner, xattrs and times of the directory that the lower layers
 //     show under its name, as overlayfs's copy-up would keep them. Without

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
 // hardlink creates name as a hardlink to linkname, a name inside the layer
 // root. A target in this layer is linked. A target only in a lower layer is
-// copied with that layer's metadata, because a link cannot cross layers.
+// copied with that layer's metadata, because a link cannot cross layers;
+// further hardlinks to the same lower entry link to that copy.
 func (u *unpacker) hardlink(ctx context.Context, name, linkname string) error {
 	target, err := cleanName(linkname)
 	if err != nil {
@@ -37,7 +39,7 @@ func (u *unpacker) hardlink(ctx context.Context, name, linkname string) error {
 	if loc.layer == 0 {
 		err = u.linkInLayer(n, loc)
 	} else {
-		err = u.copyFromLower(ctx, n, loc)
+		err = u.linkLower(ctx, n, loc)
 		u.stats.LowerCopies++
 	}
 	if err != nil {
@@ -74,9 +76,67 @@ func (u *unpacker) linkInLayer(n node, loc location) error {
 	return nil
 }
 
+// lowerCopy is the copy that this layer made of a lower entry.
+type lowerCopy struct {
+	name string // cleaned name in this layer
+	// file is an O_PATH handle on the copy. Holding it keeps the copy's
+	// inode number from being reused, so an entry at name with the same
+	// device and inode is the copy and not a later entry that replaced it.
+	file *os.File
+}
+
+// fileID identifies an inode.
+type fileID struct{ dev, ino uint64 }
+
+// linkLower creates n as a hardlink to loc, an entry of a lower layer. The
+// first name of loc gets a copy. Each further name links to that copy while
+// the copy still holds its name, so that a tiny layer of many hardlinks to
+// one large lower file writes the file once, and the names share an inode
+// as they would in one filesystem.
+func (u *unpacker) linkLower(ctx context.Context, n node, loc location) error {
+	id := fileID{dev: loc.stat.Dev, ino: loc.stat.Ino}
+	if c, ok := u.lowerCopies[id]; ok {
+		if copyLoc, ok := u.findCopy(ctx, c); ok {
+			return u.linkInLayer(n, copyLoc)
+		}
+	}
+
+	if err := u.copyFromLower(ctx, n, loc); err != nil {
+		return err
+	}
+	u.trackCopy(id, n)
+	return nil
+}
+
+// findCopy returns the location of c if c's name still holds the copy.
+func (u *unpacker) findCopy(ctx context.Context, c lowerCopy) (location, bool) {
+	var held unix.Stat_t
+	if err := unix.Fstat(fd(c.file), &held); err != nil {
+		return location{}, false
+	}
+	loc, err := u.stack.resolve(ctx, c.name)
+	if err != nil || loc.layer != 0 {
+		return location{}, false
+	}
+	return loc, loc.stat.Dev == held.Dev && loc.stat.Ino == held.Ino
+}
+
+// trackCopy records n as the copy of the lower entry id. Without a handle
+// (too many open files, for one) the next hardlink copies again, which is
+// slower but still correct.
+func (u *unpacker) trackCopy(id fileID, n node) {
+	cfd, err := unix.Openat(fd(n.parent), n.base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		logrus.WithError(err).WithField("entry", n.entry).Debug("hold the copy of a lower entry for further hardlinks")
+		return
+	}
+	if old, ok := u.lowerCopies[id]; ok {
+		old.file.Close()
+	}
+	u.lowerCopies[id] = lowerCopy{name: n.entry, file: os.NewFile(uintptr(cfd), n.entry)}
+}
+
 // copyFromLower creates n as a copy of loc, an entry of a lower layer.
-// TODO: link further names of the same lower file to the first copy.
-// Each is a full copy now, so a tiny layer can write a lot of data.
 func (u *unpacker) copyFromLower(ctx context.Context, n node, loc location) error {
 	src, srcBase, err := u.stack.openParent(loc)
 	if err != nil {

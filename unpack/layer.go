@@ -39,10 +39,11 @@ type Stats struct {
 	Whiteouts int // whiteout devices created
 	Opaques   int // directories marked opaque
 	// LowerCopies counts entries that took content or metadata from a
-	// lower layer: hardlinks whose targets were copied, and parent
-	// directories without an entry of their own that copied the mode, owner,
-	// xattrs and times of a lower directory. Such a layer's content depends
-	// on the layers below it.
+	// lower layer: hardlinks to lower entries (the first copies the entry,
+	// the others link to that copy), and parent directories without an
+	// entry of their own that copied the mode, owner, xattrs and times of a
+	// lower directory. Such a layer's content depends on the layers below
+	// it.
 	LowerCopies int
 	Skipped     int   // entries not created: aufs metadata and devices mknod rejected
 	Bytes       int64 // logical size of the regular files written
@@ -65,6 +66,9 @@ type unpacker struct {
 	// modification times from its header. They are set after the last entry,
 	// because creating entries inside a directory changes its mtime.
 	dirTimes map[string][2]unix.Timespec
+
+	// lowerCopies maps each lower entry that a hardlink copied to its copy.
+	lowerCopies map[fileID]lowerCopy
 
 	skippedDevices []string // names of devices whose mknod failed with EPERM
 	buf, zero      []byte   // copy buffer, and as many zero bytes to compare with
@@ -115,11 +119,12 @@ func newUnpacker(dir string, opts Options) (*unpacker, error) {
 		return nil, fmt.Errorf("open layer directory: %w", err)
 	}
 	u := &unpacker{
-		dir:      dir,
-		root:     root,
-		dirTimes: make(map[string][2]unix.Timespec),
-		buf:      make([]byte, copyChunk),
-		zero:     make([]byte, copyChunk),
+		dir:         dir,
+		root:        root,
+		dirTimes:    make(map[string][2]unix.Timespec),
+		lowerCopies: make(map[fileID]lowerCopy),
+		buf:         make([]byte, copyChunk),
+		zero:        make([]byte, copyChunk),
 	}
 	if err := u.checkEmpty(); err != nil {
 		u.close()
@@ -151,6 +156,9 @@ func (u *unpacker) checkEmpty() error {
 
 func (u *unpacker) close() {
 	u.dirs.close()
+	for _, c := range u.lowerCopies {
+		c.file.Close()
+	}
 	if u.stack != nil {
 		u.stack.close()
 	}

@@ -3,6 +3,7 @@ package unpack
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,8 +60,8 @@ func TestLayerHardlinkToLower(t *testing.T) {
 			t.Errorf("%s content = %q, want libc", name, got)
 		}
 		st := lstat(t, path)
-		if st.Mode != unix.S_IFREG|0o4750 || st.Uid != 10 || st.Gid != 20 || st.Nlink != 1 {
-			t.Errorf("%s: mode %#o owner %d:%d links %d, want the lower file's 04750 10:20 and one link",
+		if st.Mode != unix.S_IFREG|0o4750 || st.Uid != 10 || st.Gid != 20 || st.Nlink != 3 {
+			t.Errorf("%s: mode %#o owner %d:%d links %d, want the lower file's 04750 10:20 and three links, one copy for the three names",
 				name, st.Mode, st.Uid, st.Gid, st.Nlink)
 		}
 		if got := time.Unix(st.Mtim.Unix()).UTC().Year(); got != 1999 {
@@ -78,6 +79,50 @@ func TestLayerHardlinkToLower(t *testing.T) {
 	}
 	if stats.Hardlinks != 5 {
 		t.Errorf("Stats.Hardlinks = %d, want 5", stats.Hardlinks)
+	}
+}
+
+// A tiny layer of many hardlinks to one large lower file must not write
+// the file once per name.
+func TestLayerHardlinksToLowerShareOneCopy(t *testing.T) {
+	requireRoot(t)
+	const size, names = 1 << 20, 100
+	lower, _ := unpackInto(t, Options{}, fileEntry("big", strings.Repeat("x", size), 0o644))
+	var entries []entry
+	for i := range names {
+		entries = append(entries, hardlinkEntry(fmt.Sprintf("name%d", i), "big"))
+	}
+	dir, stats := unpackInto(t, Options{Lower: []string{lower}}, entries...)
+
+	if stats.Bytes != size {
+		t.Errorf("Stats.Bytes = %d, want %d: one copy for all %d names", stats.Bytes, size, names)
+	}
+	first := lstat(t, filepath.Join(dir, "name0"))
+	last := lstat(t, filepath.Join(dir, fmt.Sprintf("name%d", names-1)))
+	if first.Ino != last.Ino || first.Nlink != names {
+		t.Errorf("name0 inode %d links %d, last name inode %d: want one inode with %d links",
+			first.Ino, first.Nlink, last.Ino, names)
+	}
+}
+
+// Once an entry replaces the copy, a further hardlink to the lower file
+// gets the lower content, not the replacement.
+func TestLayerHardlinkToLowerAfterCopyReplaced(t *testing.T) {
+	requireRoot(t)
+	dir, _ := unpackInto(t, Options{Lower: lowerLayers(t)},
+		hardlinkEntry("copy", "usr/lib/libc.so"),
+		fileEntry("copy", "replaced", 0o644),
+		hardlinkEntry("again", "usr/lib/libc.so"),
+	)
+
+	if got := readFile(t, filepath.Join(dir, "copy")); got != "replaced" {
+		t.Errorf("copy content = %q, want replaced", got)
+	}
+	if got := readFile(t, filepath.Join(dir, "again")); got != "libc" {
+		t.Errorf("again content = %q, want the lower file's libc", got)
+	}
+	if st := lstat(t, filepath.Join(dir, "again")); st.Nlink != 1 {
+		t.Errorf("again has %d links, want 1", st.Nlink)
 	}
 }
 

@@ -255,7 +255,8 @@ func hardlinkCases() []corpusCase {
 		{
 			name: "hardlink-to-lower",
 			doc: "Hardlinks to a lower file, by relative and absolute name, and to a lower symlink: " +
-				"each becomes a copy with the lower entry's metadata, since a link cannot cross layers.",
+				"the first name of each becomes a copy with the lower entry's metadata, since a link " +
+				"cannot cross layers, and the second name links to that copy.",
 			layers: layers(
 				[]entry{
 					dir("usr/", 0o755),
