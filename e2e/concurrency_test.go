@@ -8,15 +8,23 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // parallelPulls is how many `kist pull` processes TestPullParallel starts
@@ -26,14 +34,15 @@ const parallelPulls = 20
 // TestPullParallel starts parallelPulls pulls of the layered Debian image
 // at once into one empty store. The store serialises writers of each blob
 // and layer on a lock file, so every pull must succeed with the same
-// image ID, and the store must end with each layer unpacked exactly once
-// and nothing left in tmp/.
+// image ID, each layer blob must be downloaded once, and the store must
+// end with each layer unpacked exactly once and nothing left in tmp/.
 func TestPullParallel(t *testing.T) {
 	need(t, needRegistry, needDebian)
-	ref := env.debian.ref(tagLayered)
 	wantID := env.debian.ids[tagLayered]
 	forEachIdentity(t, func(t *testing.T, id *identity) {
 		id = id.fresh(t)
+		proxy := startCountingProxy(t, env.registry)
+		ref := proxy.addr + "/debian:" + tagLayered
 		ctx, cancel := context.WithTimeout(context.Background(), defaultTimeout)
 		defer cancel()
 
@@ -76,7 +85,23 @@ func TestPullParallel(t *testing.T) {
 		expectNoLeftovers(t, id.store())
 		r := runKist(t, id, "images", "-q")
 		expect(t, r, 0, shortID(wantID)+"\n")
+		expectEachLayerDownloadedOnce(t, ref, proxy)
 	})
+}
+
+// expectEachLayerDownloadedOnce checks that proxy served each layer blob
+// of the image ref in full once.
+func expectEachLayerDownloadedOnce(t *testing.T, ref string, proxy *countingProxy) {
+	t.Helper()
+	layers := layerDigests(t, env.debian.ref(tagLayered))
+	if len(layers) < 2 {
+		t.Fatalf("image %s has %d layers, want several for this test", ref, len(layers))
+	}
+	for _, digest := range layers {
+		if got := proxy.count(digest); got != 1 {
+			t.Errorf("layer blob %s was downloaded %d times, want once", digest, got)
+		}
+	}
 }
 
 // expectOneLayerDirEach checks that layers/sha256/ in id's store contains
@@ -288,4 +313,69 @@ func sha256File(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// layerDigests returns the digests of the layer blobs of ref, read from
+// the registry.
+func layerDigests(t *testing.T, ref string) []string {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatalf("read %s from the registry: %v", ref, err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var digests []string
+	for _, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests = append(digests, d.String())
+	}
+	return digests
+}
+
+// countingProxy forwards to a registry and counts the blob downloads that
+// start at byte 0, by digest.
+type countingProxy struct {
+	addr    string
+	forward http.Handler
+
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func startCountingProxy(t *testing.T, upstream string) *countingProxy {
+	t.Helper()
+	target, err := url.Parse("http://" + upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &countingProxy{forward: httputil.NewSingleHostReverseProxy(target), counts: map[string]int{}}
+	server := httptest.NewServer(p)
+	t.Cleanup(server.Close)
+	p.addr = strings.TrimPrefix(server.URL, "http://")
+	return p
+}
+
+func (p *countingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, digest, ok := strings.Cut(r.URL.Path, "/blobs/"); ok && r.Method == http.MethodGet && r.Header.Get("Range") == "" {
+		p.mu.Lock()
+		p.counts[digest]++
+		p.mu.Unlock()
+	}
+	p.forward.ServeHTTP(w, r)
+}
+
+func (p *countingProxy) count(digest string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counts[digest]
 }
