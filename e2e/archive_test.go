@@ -30,14 +30,20 @@ func skopeoRun(t *testing.T, args ...string) string {
 		}
 		t.Skipf("skopeo is not installed; run scripts/setup-test-machine: %v", err)
 	}
-	cmd := exec.Command("skopeo", append([]string{"--insecure-policy"}, args...)...)
-	out, err := cmd.Output()
+	return toolOutput(t, "skopeo", append([]string{"--insecure-policy"}, args...)...)
+}
+
+// toolOutput runs another tool than kist and returns its standard output,
+// failing t with its standard error if it fails.
+func toolOutput(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).Output()
 	if err != nil {
 		var stderr string
 		if exitErr, ok := err.(*exec.ExitError); ok {
 			stderr = string(exitErr.Stderr)
 		}
-		t.Fatalf("skopeo %q: %v\n%s", args, err, stderr)
+		t.Fatalf("%s %q: %v\n%s", name, args, err, stderr)
 	}
 	return string(out)
 }
