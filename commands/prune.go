@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kist-project/kist/container"
 	"github.com/kist-project/kist/store"
 )
 
@@ -104,7 +105,7 @@ func removeStoppedContainers(c *cli.Context, st *store.Store) (int64, error) {
 			continue
 		}
 		size := st.ContainerSize(s.ID)
-		if err := st.RemoveContainerDir(s.ID); err != nil {
+		if err := container.Remove(st, s.ID); err != nil {
 			errs = append(errs, err)
 			continue
 		}

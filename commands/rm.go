@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kist-project/kist/container"
 	"github.com/kist-project/kist/store"
 )
 
@@ -53,5 +54,5 @@ func removeContainer(st *store.Store, idOrPrefix string) error {
 		return fmt.Errorf("container %s is running in kist process %d; stop it first (Ctrl-C, or kill %d)",
 			state.ID[:12], state.Pid, state.Pid)
 	}
-	return st.RemoveContainerDir(state.ID)
+	return container.Remove(st, state.ID)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,29 +27,7 @@ func TestRunSIGKILLStopsContainer(t *testing.T) {
 		id = id.fresh(t)
 		pulled(t, id, ref)
 		marker := newMarker(t)
-		t.Cleanup(func() { killMarked(t, marker) })
-
-		// stdout and stderr are files, not pipes, so that Wait returns
-		// when kist dies even if a child that still holds them lives on.
-		stderr, err := os.CreateTemp(t.TempDir(), "stderr-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer stderr.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cmd := id.command(ctx, call{args: []string{"run", "--rm", "-e", marker, ref, "sleep", "60"}})
-		cmd.Stdout, cmd.Stderr = stderr, stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-
-		started := waitFor(30*time.Second, func() bool { return len(markedSleeps(marker)) > 0 })
-		if !started {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			t.Fatalf("no container process ran sleep 60 within 30 s; kist's output:\n%s", readAll(t, stderr.Name()))
-		}
+		cmd, stderr := startSleepContainer(t, id, marker, "run", "--rm", "-e", marker, ref, "sleep", "60")
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -69,6 +48,38 @@ func TestRunSIGKILLStopsContainer(t *testing.T) {
 		}
 		expectNoLeftovers(t, id.store())
 	})
+}
+
+// startSleepContainer starts kist as id with args, which must run
+// `sleep 60` in a container with marker in its environment, and waits
+// until the container process runs. kist's output goes to the returned
+// file. Every marked process is killed when t ends.
+func startSleepContainer(t *testing.T, id *identity, marker string, args ...string) (*exec.Cmd, *os.File) {
+	t.Helper()
+	t.Cleanup(func() { killMarked(t, marker) })
+
+	// stdout and stderr are files, not pipes, so that Wait returns
+	// when kist dies even if a child that still holds them lives on.
+	stderr, err := os.CreateTemp(t.TempDir(), "stderr-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stderr.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	cmd := id.command(ctx, call{args: args})
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	started := waitFor(30*time.Second, func() bool { return len(markedSleeps(marker)) > 0 })
+	if !started {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("no container process ran sleep 60 within 30 s; kist's output:\n%s", readAll(t, stderr.Name()))
+	}
+	return cmd, stderr
 }
 
 // newMarker returns a NAME=VALUE environment variable that is unique to

@@ -56,6 +56,9 @@ func Reexec(args []string) (int, error) {
 	// If kist is killed, the child must not go on alone: nothing would
 	// relay its status. SIGTERM rather than SIGKILL lets the child stop
 	// its container and clean up; see ParentGone.
+	// TODO: if this child is killed as well, the container's process runs
+	// on, since runc's init drops the parent-death signal. Making the
+	// child the init of a new PID namespace would let the kernel end it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS, Pdeathsig: unix.SIGTERM}
 
 	var release *pendingMap
