@@ -4,6 +4,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // DiskUsage is the space that the store's images and containers occupy.
@@ -17,10 +19,13 @@ type DiskUsage struct {
 	// no container uses would free.
 	ReclaimableImageBytes int64
 	Containers            int
-	// ContainerBytes is the file content that containers wrote.
+	// ContainerBytes is the file content that containers wrote, plus the
+	// layers that only containers still use, because their image was
+	// removed with rmi --force.
 	ContainerBytes int64
-	// StoppedContainerBytes is the part of ContainerBytes that exited
-	// containers wrote, which kist rm would free.
+	// StoppedContainerBytes is the part of ContainerBytes that only exited
+	// containers hold, which kist rm (and a prune for the layers) would
+	// free.
 	StoppedContainerBytes int64
 }
 
@@ -76,7 +81,37 @@ func (s *Store) Usage() (DiskUsage, error) {
 			u.ReclaimableImageBytes += meta
 		}
 	}
+
+	// Running containers first, so that a layer that both a running and
+	// an exited container use counts as not reclaimable.
+	for _, exited := range []bool{false, true} {
+		for _, c := range containers {
+			if (c.Status == StatusExited) != exited {
+				continue
+			}
+			size := s.uncountedLayerBytes(c.Layers, counted)
+			u.ContainerBytes += size
+			if exited {
+				u.StoppedContainerBytes += size
+			}
+		}
+	}
 	return u, nil
+}
+
+// uncountedLayerBytes returns the size of the layers among diffIDs that
+// counted lacks, and adds them to it.
+func (s *Store) uncountedLayerBytes(diffIDs []v1.Hash, counted map[string]bool) int64 {
+	var total int64
+	for _, key := range s.LayerKeys(diffIDs) {
+		info, err := s.Layer(key)
+		if err != nil || counted[key.Hex] {
+			continue
+		}
+		counted[key.Hex] = true
+		total += info.Size + fileSize(s.BlobPath(info.Digest))
+	}
+	return total
 }
 
 func fileSize(path string) int64 {

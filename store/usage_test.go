@@ -61,3 +61,46 @@ func TestUsageCountsSharedLayersOnce(t *testing.T) {
 		t.Errorf("containers = %d, want 1", u.Containers)
 	}
 }
+
+// rmi --force removes the record of an image that a container uses, but
+// its layers stay for the container, so they must still be counted.
+func TestUsageCountsLayersOnlyContainersUse(t *testing.T) {
+	st := openTest(t)
+	stopped := commitSizedLayer(t, st, "stopped", 500)
+	running := commitSizedLayer(t, st, "running", 70)
+	a := Image{ID: digestOf([]byte("a")), Manifest: digestOf([]byte("ma")), Layers: []v1.Hash{stopped}, Created: time.Unix(1, 0)}
+	b := Image{ID: digestOf([]byte("b")), Manifest: digestOf([]byte("mb")), Layers: []v1.Hash{running}, Created: time.Unix(2, 0)}
+	for name, img := range map[string]Image{"r/a:1": a, "r/b:1": b} {
+		if err := st.AddImage(img, name, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	containers := []ContainerState{
+		{ImageID: a.ID.String(), Layers: a.Layers, Status: StatusExited},
+		{ImageID: b.ID.String(), Layers: b.Layers, Status: StatusRunning},
+	}
+	for _, c := range containers {
+		if _, err := st.CreateContainer(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"r/a:1", "r/b:1"} {
+		if _, err := st.RemoveImage(name, true); err != nil {
+			t.Fatalf("RemoveImage %s: %v", name, err)
+		}
+	}
+
+	u, err := st.Usage()
+	if err != nil {
+		t.Fatalf("Usage: %v", err)
+	}
+	if u.Images != 0 || u.ImageBytes != 0 {
+		t.Errorf("images = %d using %d bytes, want none", u.Images, u.ImageBytes)
+	}
+	if u.ContainerBytes != 570 {
+		t.Errorf("container bytes = %d, want 570: both layers, once each", u.ContainerBytes)
+	}
+	if u.StoppedContainerBytes != 500 {
+		t.Errorf("stopped container bytes = %d, want 500: the layer only the exited container uses", u.StoppedContainerBytes)
+	}
+}
