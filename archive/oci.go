@@ -145,7 +145,7 @@ func (a *Archive) findPlatform(desc v1.Descriptor, data []byte, platform v1.Plat
 		if child.Platform == nil {
 			config, err := img.ConfigFile()
 			if err != nil {
-				return nil, nil, fmt.Errorf("config of image %s: %w", child.Digest, err)
+				return nil, nil, fmt.Errorf("read config of image %s: %w", child.Digest, err)
 			}
 			child.Platform = config.Platform()
 			if child.Platform == nil || !platforms.Match(platform, *child.Platform) {

@@ -160,8 +160,8 @@ func parsePlatform(value string) (*v1.Platform, error) {
 	return &p, nil
 }
 
-// checkStoredPlatform rejects a stored image that is not for the platform
-// that --platform names, in docker's words; without the flag any image
+// checkStoredPlatform rejects, in docker's words, a stored image that is
+// not for the platform that --platform names. Without the flag any image
 // passes.
 func checkStoredPlatform(c *cli.Context, st *store.Store, ref string, img store.Image) error {
 	match, err := matchesPlatform(c, st, img)

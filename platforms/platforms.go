@@ -20,12 +20,12 @@ func Host() v1.Platform {
 	return p
 }
 
-// knownOS and knownArch list the GOOS and GOARCH values of Go's
-// go/build/syslist.go (Go 1.22), which containerd also accepts as a lone
-// --platform component.
+// knownOS and knownArch list the operating systems and architectures
+// that containerd's platforms package (database.go, as vendored in moby)
+// accepts as a lone --platform component.
 var (
 	knownOS = set("aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "js",
-		"linux", "nacl", "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows", "zos")
+		"linux", "nacl", "netbsd", "openbsd", "plan9", "solaris", "windows", "zos")
 	knownArch = set("386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be", "loong64",
 		"mips", "mipsle", "mips64", "mips64le", "mips64p32", "mips64p32le", "ppc", "ppc64", "ppc64le",
 		"riscv", "riscv64", "s390", "s390x", "sparc", "sparc64", "wasm")
@@ -79,10 +79,10 @@ func Parse(value string) (v1.Platform, error) {
 	return Normalize(p), nil
 }
 
-// Normalize spells p the way containerd compares platforms: lowercase,
-// architecture aliases replaced (x86_64 is amd64, aarch64 is arm64), and
-// the default variant of an architecture written one way (arm64 has none,
-// so v8 is dropped, while arm without a variant is arm/v7).
+// Normalize spells p the way containerd compares platforms: in lowercase,
+// with architecture aliases replaced (x86_64 is amd64, aarch64 is arm64)
+// and the default variant written one way. For arm64 that is no variant,
+// so v8 is dropped, and for arm it is v7.
 func Normalize(p v1.Platform) v1.Platform {
 	out := v1.Platform{
 		OS:           normalOS(p.OS),

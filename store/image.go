@@ -86,8 +86,8 @@ func (s *Store) updateIndex(change func(*imageIndex) error) error {
 // AddImage records img, whose blobs and layers must already be in the
 // store, and points name (which may be empty) and digests at it. A name
 // or digest that pointed at another image moves, leaving that image
-// untagged. A digest moves when it names an index, which points at one
-// image per platform, and the store keeps the one pulled last.
+// untagged. An index digest names one image per platform, so it stays
+// on the image pulled last.
 func (s *Store) AddImage(img Image, name string, digests ...string) error {
 	return s.updateIndex(func(idx *imageIndex) error {
 		for _, other := range idx.Images {
