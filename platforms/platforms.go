@@ -131,6 +131,9 @@ func normalOS(os string) string {
 // Match reports whether an image of platform have satisfies a request
 // for want, once both are normalised. An empty variant in want, as in
 // linux/amd64, accepts any variant of the architecture.
+//
+// NOTE: an arm/v7 request does not match an arm/v6 or arm/v5 image,
+// although containerd accepts those because a v7 CPU runs their code.
 func Match(want, have v1.Platform) bool {
 	want, have = Normalize(want), Normalize(have)
 	if want.OS != have.OS || want.Architecture != have.Architecture {
