@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/kist-project/kist/blobimage"
+	"github.com/kist-project/kist/platforms"
 )
 
 // Annotations that name an image in an OCI index. containerd writes the
@@ -36,7 +37,7 @@ func (a *Archive) ociImages(platform v1.Platform) ([]Entry, error) {
 
 	var entries []Entry
 	for _, desc := range index.Manifests {
-		img, err := a.ociImage(desc, platform, 0)
+		img, err := a.ociImage(desc, platform)
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +78,7 @@ func ociName(annotations map[string]string) (string, error) {
 const maxIndexDepth = 4
 
 // ociImage returns the image desc names, picking platform from an index.
-func (a *Archive) ociImage(desc v1.Descriptor, platform v1.Platform, depth int) (v1.Image, error) {
+func (a *Archive) ociImage(desc v1.Descriptor, platform v1.Platform) (v1.Image, error) {
 	data, err := a.readBlob(desc)
 	if err != nil {
 		return nil, err
@@ -85,21 +86,76 @@ func (a *Archive) ociImage(desc v1.Descriptor, platform v1.Platform, depth int) 
 	switch {
 	case desc.MediaType.IsImage():
 		return a.ociManifest(data)
-	case desc.MediaType.IsIndex() && depth < maxIndexDepth:
-		index, err := v1.ParseIndexManifest(bytes.NewReader(data))
+	case desc.MediaType.IsIndex():
+		img, offered, err := a.findPlatform(desc, data, platform, 0)
 		if err != nil {
-			return nil, fmt.Errorf("index %s is invalid: %w", desc.Digest, err)
+			return nil, err
 		}
-		var offered []string
-		for _, child := range index.Manifests {
-			if child.Platform == nil || child.Platform.Satisfies(platform) {
-				return a.ociImage(child, platform, depth+1)
-			}
-			offered = append(offered, child.Platform.String())
+		if img != nil {
+			return img, nil
 		}
-		return nil, fmt.Errorf("index %s has no image for platform %s (it has: %s)", desc.Digest, platform.String(), strings.Join(offered, ", "))
+		if len(offered) == 0 {
+			return nil, fmt.Errorf("index %s lists no image for any platform", desc.Digest)
+		}
+		return nil, fmt.Errorf("index %s has no image for platform %s (the index offers: %s)", desc.Digest, platforms.Format(platform), offered)
 	}
 	return nil, fmt.Errorf("descriptor %s has media type %q, which is not an image manifest or index kist reads", desc.Digest, desc.MediaType)
+}
+
+// findPlatform walks the index desc, whose content is data, depth first
+// and returns the first image for platform, or nil and the platforms it
+// saw. An entry without a platform field is matched by its config's os
+// and architecture, as containerd does.
+func (a *Archive) findPlatform(desc v1.Descriptor, data []byte, platform v1.Platform, depth int) (v1.Image, platforms.Offered, error) {
+	index, err := v1.ParseIndexManifest(bytes.NewReader(data))
+	if err != nil {
+		return nil, nil, fmt.Errorf("index %s is invalid: %w", desc.Digest, err)
+	}
+
+	var offered platforms.Offered
+	for _, child := range index.Manifests {
+		if child.Platform != nil && !platforms.Match(platform, *child.Platform) {
+			offered.Add(child)
+			continue
+		}
+		if !child.MediaType.IsIndex() && !child.MediaType.IsImage() {
+			continue
+		}
+		childData, err := a.readBlob(child)
+		if err != nil {
+			return nil, nil, err
+		}
+
+		if child.MediaType.IsIndex() {
+			if depth+1 >= maxIndexDepth {
+				return nil, nil, fmt.Errorf("index %s nests indexes more than %d deep, which kist does not follow", desc.Digest, maxIndexDepth)
+			}
+			img, more, err := a.findPlatform(child, childData, platform, depth+1)
+			if err != nil || img != nil {
+				return img, nil, err
+			}
+			offered.Extend(more)
+			continue
+		}
+
+		img, err := a.ociManifest(childData)
+		if err != nil {
+			return nil, nil, err
+		}
+		if child.Platform == nil {
+			config, err := img.ConfigFile()
+			if err != nil {
+				return nil, nil, fmt.Errorf("read config of image %s: %w", child.Digest, err)
+			}
+			child.Platform = config.Platform()
+			if child.Platform == nil || !platforms.Match(platform, *child.Platform) {
+				offered.Add(child)
+				continue
+			}
+		}
+		return img, nil, nil
+	}
+	return nil, offered, nil
 }
 
 // ociManifest returns the image of a verified manifest, after checking

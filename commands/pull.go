@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
+	"github.com/kist-project/kist/platforms"
 	"github.com/kist-project/kist/pull"
 	"github.com/kist-project/kist/store"
 )
@@ -46,7 +46,7 @@ func pullFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{
 			Name:  "platform",
-			Usage: "pull the image for this platform, as os/arch[/variant] (default: the host's)",
+			Usage: "pull the image for this platform, as os/arch[/variant], os or arch (default: the host's)",
 		},
 		&cli.BoolFlag{
 			Name:  "tls-verify",
@@ -92,7 +92,14 @@ func pullImage(c *cli.Context, st *store.Store, ref pull.Reference) (store.Image
 func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy string) (store.Image, error) {
 	if ref.Remote == nil && ref.LayoutPath == "" && ref.ArchivePath == "" {
 		// An image ID: there is nowhere to pull it from.
-		return st.LookupImage(ref.Name)
+		img, err := st.LookupImage(ref.Name)
+		if err != nil {
+			return store.Image{}, err
+		}
+		if err := checkStoredPlatform(c, st, ref.Name, img); err != nil {
+			return store.Image{}, err
+		}
+		return img, nil
 	}
 	switch policy {
 	case "always":
@@ -112,11 +119,17 @@ func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy
 	}
 	img, err := st.LookupImage(ref.Name)
 	if err == nil {
+		if policy == "never" {
+			if err := checkStoredPlatform(c, st, ref.Name, img); err != nil {
+				return store.Image{}, err
+			}
+			return img, nil
+		}
 		match, err := matchesPlatform(c, st, img)
 		if err != nil {
 			return store.Image{}, err
 		}
-		if match || policy == "never" {
+		if match {
 			return img, nil
 		}
 		return pullImage(c, st, ref)
@@ -130,8 +143,8 @@ func findOrPullImage(c *cli.Context, st *store.Store, ref pull.Reference, policy
 	return pullImage(c, st, ref)
 }
 
-// platformFlag parses --platform: os/arch[/variant], or os alone for the
-// host's architecture. It returns nil when the flag is not set.
+// platformFlag parses --platform as platforms.Parse does. It returns
+// nil when the flag is not set.
 func platformFlag(c *cli.Context) (*v1.Platform, error) {
 	return parsePlatform(c.String("platform"))
 }
@@ -140,20 +153,29 @@ func parsePlatform(value string) (*v1.Platform, error) {
 	if value == "" {
 		return nil, nil
 	}
-	parts := strings.Split(value, "/")
-	if len(parts) == 1 && parts[0] != "" {
-		host := pull.HostPlatform()
-		host.OS = parts[0]
-		return &host, nil
+	p, err := platforms.Parse(value)
+	if err != nil {
+		return nil, err
 	}
-	if len(parts) > 3 || parts[0] == "" || parts[1] == "" || (len(parts) == 3 && parts[2] == "") {
-		return nil, fmt.Errorf("invalid --platform %q: use os/arch[/variant], such as linux/arm64", value)
+	return &p, nil
+}
+
+// checkStoredPlatform rejects, in docker's words, a stored image that is
+// not for the platform that --platform names. Without the flag any image
+// passes.
+func checkStoredPlatform(c *cli.Context, st *store.Store, ref string, img store.Image) error {
+	match, err := matchesPlatform(c, st, img)
+	if err != nil || match {
+		return err
 	}
-	p := &v1.Platform{OS: parts[0], Architecture: parts[1]}
-	if len(parts) == 3 {
-		p.Variant = parts[2]
+	want, _ := platformFlag(c)
+	config, err := readConfig(st, img)
+	if err != nil {
+		return err
 	}
-	return p, nil
+	return fmt.Errorf("image %s was found but does not match the specified platform: wanted %s, actual: %s; "+
+		"run with --pull missing to pull the image for %s",
+		ref, platforms.Format(*want), platforms.Format(configPlatform(config)), platforms.Format(*want))
 }
 
 // matchesPlatform reports whether a stored image was built for the
@@ -167,6 +189,10 @@ func matchesPlatform(c *cli.Context, st *store.Store, img store.Image) (bool, er
 	if err != nil {
 		return false, err
 	}
-	got := v1.Platform{OS: config.OS, Architecture: config.Architecture, Variant: config.Variant}
-	return got.Satisfies(*want), nil
+	return platforms.Match(*want, configPlatform(config)), nil
+}
+
+// configPlatform returns the platform that an image config names.
+func configPlatform(config *v1.ConfigFile) v1.Platform {
+	return v1.Platform{OS: config.OS, Architecture: config.Architecture, Variant: config.Variant}
 }

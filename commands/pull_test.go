@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kist-project/kist/platforms"
 	"github.com/kist-project/kist/pull"
 )
 
@@ -18,7 +19,10 @@ func TestParsePlatform(t *testing.T) {
 		{"", nil},
 		{"linux/arm64", &v1.Platform{OS: "linux", Architecture: "arm64"}},
 		{"linux/arm/v7", &v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}},
-		{"linux", &v1.Platform{OS: "linux", Architecture: host.Architecture, Variant: host.Variant}},
+		{"linux", &v1.Platform{OS: "linux", Architecture: host.Architecture, Variant: platforms.Normalize(host).Variant}},
+		{"arm64", &v1.Platform{OS: "linux", Architecture: "arm64"}},
+		{"LINUX/AMD64", &v1.Platform{OS: "linux", Architecture: "amd64"}},
+		{"linux/arm64/v8", &v1.Platform{OS: "linux", Architecture: "arm64"}},
 	}
 	for _, tt := range tests {
 		got, err := parsePlatform(tt.in)
@@ -30,7 +34,7 @@ func TestParsePlatform(t *testing.T) {
 			t.Errorf("parsePlatform(%q) (-want +got):\n%s", tt.in, diff)
 		}
 	}
-	for _, bad := range []string{"/", "linux/", "/amd64", "linux/arm/", "a/b/c/d"} {
+	for _, bad := range []string{"/", "linux/", "/amd64", "linux/arm/", "a/b/c/d", "nosuchos"} {
 		if _, err := parsePlatform(bad); err == nil {
 			t.Errorf("parsePlatform(%q) accepted an invalid platform", bad)
 		}

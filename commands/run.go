@@ -6,10 +6,12 @@ import (
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/kist-project/kist/container"
 	"github.com/kist-project/kist/oci"
+	"github.com/kist-project/kist/platforms"
 	"github.com/kist-project/kist/pull"
 	"github.com/kist-project/kist/store"
 )
@@ -70,6 +72,9 @@ func runContainer(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if !c.IsSet("platform") {
+		warnForeignPlatform(ref.Name, config)
+	}
 
 	opts := container.RunOptions{
 		ImageName: ref.Name,
@@ -117,6 +122,21 @@ func readConfig(st *store.Store, img store.Image) (*v1.ConfigFile, error) {
 		return nil, fmt.Errorf("read config of image %s: %w", img.ID.Hex[:12], err)
 	}
 	return &config, nil
+}
+
+// warnForeignPlatform warns, as docker does, when no --platform was
+// given and the image is for another platform than the host's, because
+// its programs may then fail with "exec format error".
+func warnForeignPlatform(refName string, config *v1.ConfigFile) {
+	image := configPlatform(config)
+	if image.OS == "" || image.Architecture == "" {
+		return
+	}
+	host := platforms.Host()
+	if !platforms.Match(host, image) {
+		logrus.Warnf("the platform of image %s (%s) does not match the host platform (%s) and no --platform was given",
+			refName, platforms.Format(image), platforms.Format(host))
+	}
 }
 
 // runReference parses the image argument of run. An image ID or unique ID

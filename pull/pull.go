@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/kist-project/kist/platforms"
 	"github.com/kist-project/kist/store"
 )
 
@@ -134,7 +135,7 @@ func Add(ctx context.Context, st *store.Store, img v1.Image, to Target, opts Opt
 	}
 	rec.Size = size
 
-	if err := st.AddImage(rec, to.Tag, repoDigest(to.Ref, rec.Manifest)); err != nil {
+	if err := st.AddImage(rec, to.Tag, repoDigests(to.Ref, img, rec.Manifest)...); err != nil {
 		return store.Image{}, fmt.Errorf("%s %s: %w", action, to.Display, err)
 	}
 	return st.LookupImage(rec.ID.String())
@@ -197,17 +198,24 @@ func storeMetadata(st *store.Store, img v1.Image, rec store.Image) error {
 	return st.PutBlob(rec.ID, config)
 }
 
-// repoDigest returns the repository@digest form of a registry image, the
-// way docker lists it under RepoDigests.
-func repoDigest(ref Reference, manifest v1.Hash) string {
+// repoDigests returns the repository@digest forms of a registry image,
+// the way docker lists them under RepoDigests: the index digest first
+// when img was picked from an index, then the manifest digest.
+func repoDigests(ref Reference, img v1.Image, manifest v1.Hash) []string {
 	if ref.Remote == nil {
-		return ""
+		return nil
 	}
 	registry := ref.Remote.Context().RegistryStr()
 	if registry == "index.docker.io" {
 		registry = "docker.io"
 	}
-	return registry + "/" + ref.Remote.Context().RepositoryStr() + "@" + manifest.String()
+	repository := registry + "/" + ref.Remote.Context().RepositoryStr()
+
+	var digests []string
+	if index, ok := indexDigest(img); ok {
+		digests = append(digests, repository+"@"+index.String())
+	}
+	return append(digests, repository+"@"+manifest.String())
 }
 
 // checkPlatform rejects an image whose config is for another platform
@@ -218,9 +226,9 @@ func checkPlatform(refName string, img v1.Image, want v1.Platform) error {
 		return fmt.Errorf("read config of %s: %w", refName, err)
 	}
 	got := v1.Platform{OS: config.OS, Architecture: config.Architecture, Variant: config.Variant}
-	if !got.Satisfies(want) {
+	if !platforms.Match(want, got) {
 		return fmt.Errorf("image %s is for platform %s, not %s; pull it without --platform or name another image",
-			refName, got.String(), want.String())
+			refName, platforms.Format(got), platforms.Format(want))
 	}
 	return nil
 }

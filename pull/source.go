@@ -3,21 +3,17 @@ package pull
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/kist-project/kist/platforms"
 )
 
 // HostPlatform returns the platform this kist runs on, which picks the
 // image from a multi-platform index unless the user names another.
 func HostPlatform() v1.Platform {
-	p := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
-	if runtime.GOARCH == "arm64" {
-		p.Variant = "v8"
-	}
-	return p
+	return platforms.Host()
 }
 
 // resolveImage returns the image that ref names, resolved to platform
@@ -30,27 +26,104 @@ func resolveImage(ctx context.Context, ref Reference, opts Options) (v1.Image, e
 	return remoteImage(ctx, ref, opts)
 }
 
+// indexedImage is an image picked from a multi-platform index. Docker
+// records the index digest in RepoDigests, because that is the digest a
+// user pulls and copies.
+type indexedImage struct {
+	v1.Image
+	index v1.Hash
+}
+
+// indexDigest returns the digest of the index img was picked from, if
+// any.
+func indexDigest(img v1.Image) (v1.Hash, bool) {
+	if picked, ok := img.(indexedImage); ok {
+		return picked.index, true
+	}
+	return v1.Hash{}, false
+}
+
+// maxIndexDepth caps how deep indexes may nest, so that a registry
+// cannot keep kist following index entries.
+const maxIndexDepth = 4
+
+// pickPlatform returns the image for platform from idx and the indexes
+// nested in it, and names the platforms on offer when none matches.
 func pickPlatform(refName string, idx v1.ImageIndex, platform v1.Platform) (v1.Image, error) {
-	manifest, err := idx.IndexManifest()
+	img, offered, err := findPlatform(refName, idx, platform, 0)
+	if err != nil {
+		return nil, err
+	}
+	if img == nil {
+		return nil, noPlatformError(refName, platform, offered)
+	}
+
+	digest, err := idx.Digest()
 	if err != nil {
 		return nil, fmt.Errorf("read index of %s: %w", refName, err)
 	}
-	var offered []string
+	return indexedImage{Image: img, index: digest}, nil
+}
+
+// findPlatform walks idx depth first and returns the first image for
+// platform, or nil and the platforms it saw. An entry without a platform
+// field is matched by its config's os and architecture, as containerd
+// does.
+func findPlatform(refName string, idx v1.ImageIndex, platform v1.Platform, depth int) (v1.Image, platforms.Offered, error) {
+	manifest, err := idx.IndexManifest()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read index of %s: %w", refName, err)
+	}
+
+	var offered platforms.Offered
 	for _, m := range manifest.Manifests {
-		if m.Platform == nil {
+		if m.Platform != nil && !platforms.Match(platform, *m.Platform) {
+			offered.Add(m)
 			continue
 		}
-		offered = append(offered, m.Platform.String())
-		if m.Platform.Satisfies(platform) && m.MediaType.IsImage() {
+		switch {
+		case m.MediaType.IsIndex():
+			if depth+1 >= maxIndexDepth {
+				return nil, nil, fmt.Errorf("image %s nests indexes more than %d deep, which kist does not follow", refName, maxIndexDepth)
+			}
+			child, err := idx.ImageIndex(m.Digest)
+			if err != nil {
+				return nil, nil, fmt.Errorf("read index %s of %s: %w", m.Digest, refName, err)
+			}
+			img, childOffered, err := findPlatform(refName, child, platform, depth+1)
+			if err != nil || img != nil {
+				return img, nil, err
+			}
+			offered.Extend(childOffered)
+		case m.MediaType.IsImage():
 			img, err := idx.Image(m.Digest)
 			if err != nil {
-				return nil, fmt.Errorf("read image %s of %s: %w", m.Digest, refName, err)
+				return nil, nil, fmt.Errorf("read image %s of %s: %w", m.Digest, refName, err)
 			}
-			return img, nil
+			if m.Platform == nil {
+				config, err := img.ConfigFile()
+				if err != nil {
+					return nil, nil, fmt.Errorf("read config of image %s of %s: %w", m.Digest, refName, err)
+				}
+				m.Platform = config.Platform()
+				if m.Platform == nil || !platforms.Match(platform, *m.Platform) {
+					offered.Add(m)
+					continue
+				}
+			}
+			return img, nil, nil
 		}
 	}
-	return nil, fmt.Errorf("image %s has no variant for platform %s (it has: %s); pass --platform with one of those",
-		refName, platform.String(), strings.Join(offered, ", "))
+	return nil, offered, nil
+}
+
+// noPlatformError describes an index without an image for platform.
+func noPlatformError(refName string, platform v1.Platform, offered platforms.Offered) error {
+	if len(offered) == 0 {
+		return fmt.Errorf("image %s is an index that lists no image for any platform; check the name and tag", refName)
+	}
+	return fmt.Errorf("image %s has no image for platform %s (the index offers: %s); pass --platform with one of those",
+		refName, platforms.Format(platform), offered)
 }
 
 // layoutImage reads an image from an OCI image layout: the manifest whose

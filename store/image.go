@@ -27,7 +27,8 @@ type Image struct {
 	// Names are the references that point at the image, such as
 	// docker.io/library/busybox:latest.
 	Names []string `json:"names,omitempty"`
-	// Digests are repository@digest references of the image's manifest.
+	// Digests are repository@digest references of the image's manifest
+	// and of the index it was pulled through.
 	Digests []string `json:"digests,omitempty"`
 }
 
@@ -83,12 +84,17 @@ func (s *Store) updateIndex(change func(*imageIndex) error) error {
 }
 
 // AddImage records img, whose blobs and layers must already be in the
-// store, and points name and digest (each may be empty) at it. A name
-// that pointed at another image moves, leaving that image untagged.
-func (s *Store) AddImage(img Image, name, digest string) error {
+// store, and points name (which may be empty) and digests at it. A name
+// or digest that pointed at another image moves, leaving that image
+// untagged. An index digest names one image per platform, so it stays
+// on the image pulled last.
+func (s *Store) AddImage(img Image, name string, digests ...string) error {
 	return s.updateIndex(func(idx *imageIndex) error {
 		for _, other := range idx.Images {
 			other.Names = without(other.Names, name)
+			for _, digest := range digests {
+				other.Digests = without(other.Digests, digest)
+			}
 		}
 		rec, ok := idx.Images[img.ID.String()]
 		if !ok {
@@ -100,8 +106,10 @@ func (s *Store) AddImage(img Image, name, digest string) error {
 		if name != "" {
 			rec.Names = appendUnique(rec.Names, name)
 		}
-		if digest != "" {
-			rec.Digests = appendUnique(rec.Digests, digest)
+		for _, digest := range digests {
+			if digest != "" {
+				rec.Digests = appendUnique(rec.Digests, digest)
+			}
 		}
 		return nil
 	})
