@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -71,11 +72,15 @@ func saveImages(c *cli.Context) error {
 	if format == archive.OCIDir {
 		return archive.WriteOCIDir(output, entries)
 	}
-	return writeArchive(c, st, output, func(w io.Writer, tmp string) error {
-		if format == archive.OCIArchive {
-			return archive.WriteOCIArchive(w, entries)
-		}
-		return archive.WriteDocker(w, entries, tmp)
+	// NOTE: an oci-dir save is not interruptible, so SIGINT ends kist
+	// at once and leaves the directory partly written.
+	return interruptible(c, "save", func(ctx context.Context) error {
+		return writeArchive(ctx, c, st, output, func(w io.Writer, tmp string) error {
+			if format == archive.OCIArchive {
+				return archive.WriteOCIArchive(w, entries)
+			}
+			return archive.WriteDocker(w, entries, tmp)
+		})
 	})
 }
 
