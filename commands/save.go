@@ -70,10 +70,11 @@ func saveImages(c *cli.Context) error {
 	}
 
 	if format == archive.OCIDir {
+		// NOTE: an oci-dir save does not catch SIGINT or SIGTERM, so
+		// either ends kist at once and leaves the hidden temporary
+		// directory that WriteOCIDir renames into place when it finishes.
 		return archive.WriteOCIDir(output, entries)
 	}
-	// NOTE: an oci-dir save is not interruptible, so SIGINT ends kist
-	// at once and leaves the directory partly written.
 	return interruptible(c, "save", func(ctx context.Context) error {
 		return writeArchive(ctx, c, st, output, func(w io.Writer, tmp string) error {
 			if format == archive.OCIArchive {

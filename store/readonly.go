@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,7 +22,10 @@ type readOnlyError struct {
 }
 
 func (e *readOnlyError) Error() string {
-	return fmt.Sprintf("the store %s cannot be written (%v); name a writable store with --root DIR or KIST_ROOT=DIR", e.root, e.err)
+	// Paths inside the store are shown relative to it, which the message
+	// names once.
+	cause := strings.ReplaceAll(e.err.Error(), e.root+string(filepath.Separator), "")
+	return fmt.Sprintf("the store %s cannot be written (%s); name a writable store with --root DIR or KIST_ROOT=DIR", e.root, cause)
 }
 
 func (e *readOnlyError) Unwrap() []error { return []error{ErrReadOnly, e.err} }
