@@ -60,9 +60,10 @@ func TestLoadInterrupted(t *testing.T) {
 	})
 }
 
-// TestImportAndPullInterrupted stops kist import of a large rootfs
-// tarball and kist pull of the Debian image the same way.
-func TestImportAndPullInterrupted(t *testing.T) {
+// TestImportPullRunInterrupted stops kist import of a large rootfs
+// tarball, and kist pull and kist run of the Debian image while they
+// download it, the same way.
+func TestImportPullRunInterrupted(t *testing.T) {
 	need(t, needRoot, needRegistry, needDebian)
 	rootfs := filepath.Join(shareDir(t), "rootfs.tar")
 	writeRandomRootfs(t, rootfs, interruptedSize)
@@ -75,6 +76,7 @@ func TestImportAndPullInterrupted(t *testing.T) {
 			}{
 				{"import", []string{"import", rootfs, "big:1"}},
 				{"pull", []string{"pull", "-q", env.debian.ref(tagBookworm)}},
+				{"run", []string{"run", "--rm", "-q", env.debian.ref(tagBookworm), "true"}},
 			} {
 				t.Run(tc.verb+"-"+unix.SignalName(sig), func(t *testing.T) {
 					fresh := id.fresh(t)
