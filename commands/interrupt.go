@@ -14,8 +14,8 @@ import (
 
 // interruptGrace is how long kist waits, after SIGINT or SIGTERM, for the
 // cancelled work to remove its temporary files and return. Work that
-// checks its context stops within milliseconds, so only a read from a
-// stalled pipe should ever wait this long.
+// checks its context stops at its next read or write, so only a read
+// from a stalled pipe should ever wait this long.
 const interruptGrace = 10 * time.Second
 
 // stopOnSignal wraps action so that SIGINT or SIGTERM cancels the context
@@ -34,10 +34,10 @@ func stopOnSignal(verb string, action cli.ActionFunc) cli.ActionFunc {
 
 // interruptible runs work with a context that SIGINT or SIGTERM cancels.
 // Once work has returned, having removed what it wrote to the store's
-// tmp/, kist prints one line on stderr and exits with 128 plus the
-// signal number, 130 for SIGINT and 143 for SIGTERM, as docker and a
-// shell report a process that the signal killed. Work that finishes
-// without an error despite the signal counts as done.
+// tmp/, kist prints one line on stderr. It then exits with 128 plus the
+// signal number (130 for SIGINT, 143 for SIGTERM), the status that docker
+// and a shell report for a process that the signal killed. Work that
+// finishes without an error despite the signal counts as done.
 //
 // Further signals are ignored until kist exits. A Ctrl-C reaches both
 // processes of a command that runs in a user namespace, and the parent

@@ -30,8 +30,8 @@ func (e *readOnlyError) Error() string {
 
 func (e *readOnlyError) Unwrap() []error { return []error{ErrReadOnly, e.err} }
 
-// cannotWrite reports whether err says that the store cannot be written:
-// a read-only file system, or a directory without write permission.
+// cannotWrite reports whether err is a failure to write to the store
+// because of a read-only file system or missing write permission.
 func cannotWrite(err error) bool {
 	return errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)
 }

@@ -30,7 +30,7 @@ func DefaultRoot() (string, error) {
 
 // Open creates the store's directories under root if needed and returns
 // the store. A store that exists but cannot be written opens too, for
-// commands that only read it; writes to it fail with ErrReadOnly.
+// commands that only read it, and writes to it fail with ErrReadOnly.
 func Open(root string) (*Store, error) {
 	if !filepath.IsAbs(root) {
 		return nil, fmt.Errorf("open store %q: the path must be absolute", root)

@@ -106,28 +106,28 @@ func TestUsageCountsLayersOnlyContainersUse(t *testing.T) {
 }
 
 // TestUsageCountsTemporaries checks that Usage counts the entries of
-// tmp/, held and left over, and that SweepReclaim frees only the
+// tmp/, in use and left over, and that SweepReclaim frees only the
 // leftovers and reports their size.
 func TestUsageCountsTemporaries(t *testing.T) {
 	st := openTest(t)
-	held, err := st.TempDir("held")
+	inUse, err := st.TempDir("in-use")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.Remove()
-	if err := os.WriteFile(filepath.Join(held.Path, "data"), make([]byte, 100), 0o600); err != nil {
+	defer inUse.Remove()
+	if err := os.WriteFile(filepath.Join(inUse.Path, "data"), make([]byte, 100), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// A temporary whose lock is released without removing it is what a
 	// killed command leaves.
-	left, err := st.TempDir("left")
+	leftover, err := st.TempDir("leftover")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(left.Path, "data"), make([]byte, 30), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(leftover.Path, "data"), make([]byte, 30), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	left.lock.Unlock()
+	leftover.lock.Unlock()
 
 	u, err := st.Usage()
 	if err != nil {
@@ -153,7 +153,7 @@ func TestUsageCountsTemporaries(t *testing.T) {
 	if freed != 30 {
 		t.Errorf("SweepReclaim freed %d bytes, want 30", freed)
 	}
-	if names := tmpEntries(t, st); len(names) != 1 || names[0] != filepath.Base(held.Path) {
-		t.Errorf("tmp/ holds %q after the sweep, want only %s", names, filepath.Base(held.Path))
+	if names := tmpEntries(t, st); len(names) != 1 || names[0] != filepath.Base(inUse.Path) {
+		t.Errorf("tmp/ holds %q after the sweep, want only %s", names, filepath.Base(inUse.Path))
 	}
 }
