@@ -36,8 +36,9 @@ func stopOnSignal(verb string, action cli.ActionFunc) cli.ActionFunc {
 // Once work has returned, having removed what it wrote to the store's
 // tmp/, kist prints one line on stderr. It then exits with 128 plus the
 // signal number (130 for SIGINT, 143 for SIGTERM), the status that docker
-// and a shell report for a process that the signal killed. Work that
-// finishes without an error despite the signal counts as done.
+// and a shell report for a process that the signal killed. It does so
+// even when work finished despite the signal, so that a shell stops a
+// list such as `kist pull IMAGE && kist run IMAGE` as the user asked.
 //
 // Further signals are ignored until kist exits. A Ctrl-C reaches both
 // processes of a command that runs in a user namespace, and the parent
@@ -61,10 +62,7 @@ func interruptible(c *cli.Context, verb string, work func(ctx context.Context) e
 
 	cancel()
 	select {
-	case err := <-done:
-		if err == nil {
-			return nil
-		}
+	case <-done:
 		fmt.Fprintf(c.App.ErrWriter, "kist: %s stopped by %s\n", verb, unix.SignalName(sig))
 	case <-time.After(interruptGrace):
 		// NOTE: a read from a pipe whose writer neither writes nor
