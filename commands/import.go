@@ -22,7 +22,7 @@ func importCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "apply a Dockerfile instruction to the image config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME or WORKDIR"},
 			&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "set the comment of the image's history entry"},
 		},
-		Action: inNamespace(userNamespace, importImage),
+		Action: inNamespace(userNamespace, stopOnSignal("import", importImage)),
 	}
 }
 
@@ -64,7 +64,7 @@ func importImage(c *cli.Context) error {
 	if message == "" {
 		message = "Imported from " + source
 	}
-	img, err := rootfsimage.Build(in, tmp.Path, rootfsimage.Options{
+	img, err := rootfsimage.Build(contextReader{c.Context, in}, tmp.Path, rootfsimage.Options{
 		Changes:  c.StringSlice("change"),
 		Message:  message,
 		Platform: pull.HostPlatform(),

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +24,7 @@ func loadCommand() *cli.Command {
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "read the archive from this file instead of stdin"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "accepted for docker compatibility; kist load prints no progress either way"},
 		},
-		Action: inNamespace(userNamespace, loadImages),
+		Action: inNamespace(userNamespace, stopOnSignal("load", loadImages)),
 	}
 }
 
@@ -39,7 +40,7 @@ func loadImages(c *cli.Context) error {
 		return err
 	}
 	input := c.String("input")
-	a, cleanup, err := openLoadInput(st, input)
+	a, cleanup, err := openLoadInput(c.Context, st, input)
 	if err != nil {
 		return err
 	}
@@ -88,8 +89,9 @@ func loadEntry(c *cli.Context, st *store.Store, e archive.Entry, input string) e
 
 // openLoadInput opens the archive in file, or on stdin when file is "".
 // A stream or a compressed archive is first copied, decompressed, into
-// the store's tmp/, because the archive reader needs random access.
-func openLoadInput(st *store.Store, file string) (*archive.Archive, func(), error) {
+// the store's tmp/, because the archive reader needs random access. The
+// copy stops when ctx is done.
+func openLoadInput(ctx context.Context, st *store.Store, file string) (*archive.Archive, func(), error) {
 	name, in := file, os.Stdin
 	if file == "" {
 		if isTerminal(os.Stdin) {
@@ -115,7 +117,7 @@ func openLoadInput(st *store.Store, file string) (*archive.Archive, func(), erro
 	// OpenFile has read nothing of a stream, and it rewinds a compressed
 	// file after looking at its first bytes.
 	defer in.Close()
-	return spoolArchive(st, in, name)
+	return spoolArchive(st, contextReader{ctx, in}, name)
 }
 
 // spoolArchive copies the archive in r, decompressing it, into a file in

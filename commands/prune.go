@@ -44,13 +44,14 @@ func pruneImages(c *cli.Context) error {
 		return err
 	}
 	// What killed commands left in tmp/ goes too.
-	if err := st.Sweep(); err != nil {
+	swept, err := st.SweepReclaim()
+	if err != nil {
 		return err
 	}
 	if err := removeUnusedImages(c, st); err != nil {
 		return err
 	}
-	return collectGarbage(c, st, 0)
+	return collectGarbage(c, st, swept)
 }
 
 func systemPruneCommand() *cli.Command {
@@ -76,7 +77,8 @@ func pruneSystem(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := st.Sweep(); err != nil {
+	swept, err := st.SweepReclaim()
+	if err != nil {
 		return err
 	}
 
@@ -87,7 +89,7 @@ func pruneSystem(c *cli.Context) error {
 	if err := removeUnusedImages(c, st); err != nil {
 		return err
 	}
-	return collectGarbage(c, st, freed)
+	return collectGarbage(c, st, swept+freed)
 }
 
 // removeStoppedContainers removes every container whose kist process has

@@ -19,7 +19,7 @@ func pullCommand() *cli.Command {
 		Usage:     "copy an image from a registry into the store",
 		ArgsUsage: "IMAGE",
 		Flags:     pullFlags(),
-		Action: inNamespace(userNamespace, func(c *cli.Context) error {
+		Action: inNamespace(userNamespace, stopOnSignal("pull", func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return fmt.Errorf("kist pull takes one image reference, got %d arguments; usage: kist pull IMAGE", c.NArg())
 			}
@@ -37,7 +37,7 @@ func pullCommand() *cli.Command {
 			}
 			fmt.Fprintln(c.App.Writer, img.ID)
 			return nil
-		}),
+		})),
 	}
 }
 

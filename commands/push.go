@@ -31,7 +31,7 @@ func pushCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "manifest format: oci or v2s2 (default: the image's own)"},
 		},
-		Action: pushImage,
+		Action: stopOnSignal("push", pushImage),
 	}
 }
 

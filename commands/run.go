@@ -64,7 +64,14 @@ func runContainer(c *cli.Context) error {
 		return err
 	}
 	defer hold.Unlock()
-	img, err := findOrPullImage(c, st, ref, c.String("pull"))
+	// A pull stops on SIGINT or SIGTERM as kist pull does. Once the
+	// container starts, kist relays those signals to it instead.
+	var img store.Image
+	err = stopOnSignal("run", func(c *cli.Context) error {
+		var err error
+		img, err = findOrPullImage(c, st, ref, c.String("pull"))
+		return err
+	})(c)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -69,13 +70,18 @@ func saveImages(c *cli.Context) error {
 	}
 
 	if format == archive.OCIDir {
+		// NOTE: an oci-dir save does not catch SIGINT or SIGTERM, so
+		// either ends kist at once and leaves the hidden temporary
+		// directory that WriteOCIDir renames into place when it finishes.
 		return archive.WriteOCIDir(output, entries)
 	}
-	return writeArchive(c, st, output, func(w io.Writer, tmp string) error {
-		if format == archive.OCIArchive {
-			return archive.WriteOCIArchive(w, entries)
-		}
-		return archive.WriteDocker(w, entries, tmp)
+	return interruptible(c, "save", func(ctx context.Context) error {
+		return writeArchive(ctx, c, st, output, func(w io.Writer, tmp string) error {
+			if format == archive.OCIArchive {
+				return archive.WriteOCIArchive(w, entries)
+			}
+			return archive.WriteDocker(w, entries, tmp)
+		})
 	})
 }
 

@@ -1,12 +1,12 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
@@ -22,16 +22,18 @@ import (
 // into an existing file that is not a regular file, such as /dev/null, a
 // FIFO or /dev/stdout. A regular file, or a new one, is written through a
 // temporary file that replaces it only when write succeeds, so a failed
-// or interrupted save leaves no partial archive behind.
-func writeArchive(c *cli.Context, st *store.Store, output string, write func(w io.Writer, tmp string) error) error {
-	tmp, err := st.TempDir("save")
+// or interrupted save leaves no partial archive behind. Every write fails
+// once ctx is done.
+func writeArchive(ctx context.Context, c *cli.Context, st *store.Store, output string, write func(w io.Writer, tmp string) error) error {
+	tmp, err := saveTempDir(st)
 	if err != nil {
 		return err
 	}
-	defer tmp.Remove()
+	defer tmp.remove()
+	writeTo := func(w io.Writer) error { return write(contextWriter{ctx, w}, tmp.path) }
 
 	if output == "" {
-		return write(c.App.Writer, tmp.Path)
+		return writeTo(c.App.Writer)
 	}
 	target, info, err := resolveOutput(output)
 	if err != nil {
@@ -39,14 +41,38 @@ func writeArchive(c *cli.Context, st *store.Store, output string, write func(w i
 	}
 	switch {
 	case info == nil || info.Mode().IsRegular():
-		return replaceFile(c, target, func(w io.Writer) error { return write(w, tmp.Path) })
+		return replaceFile(target, writeTo)
 	case info.IsDir():
 		return fmt.Errorf("write %s: it is a directory, so name a file or use --format oci-dir", output)
 	}
-	if err := writeInto(target, func(w io.Writer) error { return write(w, tmp.Path) }); err != nil {
+	if err := writeInto(target, writeTo); err != nil {
 		return fmt.Errorf("write %s: %w", output, err)
 	}
 	return nil
+}
+
+// scratchDir is a temporary directory that save writes layers to.
+type scratchDir struct {
+	path   string
+	remove func()
+}
+
+// saveTempDir creates a scratch directory in the store's tmp/, or in the
+// system's temporary directory ($TMPDIR or /tmp) when the store cannot be
+// written, so that a read-only store can still be saved from.
+func saveTempDir(st *store.Store) (scratchDir, error) {
+	tmp, err := st.TempDir("save")
+	if err == nil {
+		return scratchDir{path: tmp.Path, remove: func() { _ = tmp.Remove() }}, nil
+	}
+	if !errors.Is(err, store.ErrReadOnly) {
+		return scratchDir{}, err
+	}
+	dir, err := os.MkdirTemp("", "kist-save-")
+	if err != nil {
+		return scratchDir{}, fmt.Errorf("create temporary directory for save: %w", err)
+	}
+	return scratchDir{path: dir, remove: func() { _ = os.RemoveAll(dir) }}, nil
 }
 
 // resolveOutput follows symlinks at output and returns the path they
@@ -103,33 +129,15 @@ func writeInto(path string, write func(w io.Writer) error) error {
 }
 
 // replaceFile writes the regular file at path through a temporary file
-// in its directory, renamed over path once write succeeds. SIGINT or
-// SIGTERM stops the write and removes the temporary file, and kist then
-// exits with 128 plus the signal number, as a shell reports a process
-// that the signal killed.
-func replaceFile(c *cli.Context, path string, write func(w io.Writer) error) error {
+// in its directory, renamed over path once write succeeds.
+func replaceFile(path string, write func(w io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(f.Name())
 
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, unix.SIGINT, unix.SIGTERM)
-	defer signal.Stop(interrupt)
-	done := make(chan error, 1)
-	go func() { done <- write(f) }()
-	select {
-	case err = <-done:
-	case sig := <-interrupt:
-		// Closing f makes the next write fail, so write returns soon.
-		f.Close()
-		<-done
-		os.Remove(f.Name())
-		fmt.Fprintf(c.App.ErrWriter, "kist: save to %s stopped by %s, and its partial archive was removed\n", path, unix.SignalName(sig.(unix.Signal)))
-		return StatusError(128 + int(sig.(unix.Signal)))
-	}
-	if err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}

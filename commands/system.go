@@ -60,6 +60,9 @@ func diskUsage(c *cli.Context) error {
 	rows := []diskUsageJSON{
 		{Type: "Images", Total: u.Images, Active: u.ActiveImages, Size: u.ImageBytes, Reclaimable: u.ReclaimableImageBytes},
 		{Type: "Containers", Total: u.Containers, Active: running, Size: u.ContainerBytes, Reclaimable: u.StoppedContainerBytes},
+		// kist stages downloads and unpacks in tmp/, and a killed
+		// command leaves them there.
+		{Type: "Temporary files", Total: u.Temporaries, Active: u.ActiveTemporaries, Size: u.TemporaryBytes, Reclaimable: u.LeftoverTemporaryBytes},
 	}
 	if c.String("format") == "json" {
 		return writeJSON(c.App.Writer, rows)

@@ -88,6 +88,10 @@ func (s *Store) SaveContainer(state ContainerState) error {
 // created and is left out.
 func (s *Store) Containers() ([]ContainerState, error) {
 	entries, err := os.ReadDir(s.path("containers"))
+	if errors.Is(err, fs.ErrNotExist) {
+		// Only a read-only store that Open could not complete lacks it.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}

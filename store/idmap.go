@@ -24,6 +24,11 @@ func (s *Store) CheckIDMap(idmap string) error {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		l, err := s.lock("store")
+		if errors.Is(err, ErrReadOnly) {
+			// A store that cannot be written cannot get files of the
+			// wrong owners either, so there is nothing to guard.
+			return nil
+		}
 		if err != nil {
 			return err
 		}

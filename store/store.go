@@ -29,17 +29,31 @@ func DefaultRoot() (string, error) {
 }
 
 // Open creates the store's directories under root if needed and returns
-// the store.
+// the store. A store that exists but cannot be written opens too, for
+// commands that only read it, and writes to it fail with ErrReadOnly.
 func Open(root string) (*Store, error) {
 	if !filepath.IsAbs(root) {
 		return nil, fmt.Errorf("open store %q: the path must be absolute", root)
 	}
+	s := &Store{root: root}
 	for _, dir := range []string{"blobs/sha256", "layers/sha256", "containers", "tmp", "locks"} {
-		if err := os.MkdirAll(filepath.Join(root, dir), 0o700); err != nil {
+		err := os.MkdirAll(filepath.Join(root, dir), 0o700)
+		switch {
+		case err == nil:
+		case cannotWrite(err) && isDir(root):
+			return s, nil
+		case cannotWrite(err):
+			return nil, s.writeError(err)
+		default:
 			return nil, fmt.Errorf("open store %s: %w", root, err)
 		}
 	}
-	return &Store{root: root}, nil
+	return s, nil
+}
+
+func isDir(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir()
 }
 
 // Root returns the store's directory.

@@ -42,7 +42,7 @@ func (s *Store) TempDir(prefix string) (*Temp, error) {
 	}
 	if err := os.Mkdir(t.Path, 0o700); err != nil {
 		t.release()
-		return nil, fmt.Errorf("create temporary directory: %w", err)
+		return nil, s.writeError(fmt.Errorf("create temporary directory: %w", err))
 	}
 	return t, nil
 }
@@ -62,23 +62,34 @@ func (t *Temp) release() {
 // Sweep removes what interrupted invocations left in tmp/: every entry
 // whose lock is free.
 func (s *Store) Sweep() error {
+	_, err := s.SweepReclaim()
+	return err
+}
+
+// SweepReclaim is Sweep that also returns the bytes of file content it
+// removed.
+func (s *Store) SweepReclaim() (int64, error) {
 	entries, err := os.ReadDir(s.path("tmp"))
 	if err != nil {
-		return fmt.Errorf("sweep temporary files: %w", err)
+		return 0, fmt.Errorf("sweep temporary files: %w", err)
 	}
+	var freed int64
 	for _, e := range entries {
 		l, free, err := s.tryLock("tmp-" + e.Name())
 		if err != nil || !free {
 			continue
 		}
 		logrus.Debugf("remove leftover temporary %s", e.Name())
+		size := treeSize(s.path("tmp", e.Name()))
 		if err := removeAll(s.path("tmp", e.Name())); err != nil {
 			logrus.Warnf("remove leftover temporary %s: %v", e.Name(), err)
+		} else {
+			freed += size
 		}
 		l.Unlock()
 		_ = os.Remove(s.path("locks", "tmp-"+e.Name()+".lock"))
 	}
-	return nil
+	return freed, nil
 }
 
 func randomHex(n int) string {

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -27,6 +29,15 @@ type DiskUsage struct {
 	// containers hold, which kist rm (and a prune for the layers) would
 	// free.
 	StoppedContainerBytes int64
+	// Temporaries counts the entries of tmp/, and ActiveTemporaries the
+	// part of them that a running kist holds.
+	Temporaries       int
+	ActiveTemporaries int
+	// TemporaryBytes is the file content below tmp/.
+	TemporaryBytes int64
+	// LeftoverTemporaryBytes is the part of TemporaryBytes that killed
+	// commands left, which Sweep would free.
+	LeftoverTemporaryBytes int64
 }
 
 // Usage measures the store. Sizes are file content in bytes, not
@@ -96,7 +107,30 @@ func (s *Store) Usage() (DiskUsage, error) {
 			}
 		}
 	}
-	return u, nil
+	return u, s.temporaryUsage(&u)
+}
+
+// temporaryUsage adds the entries of tmp/ to u. Those of killed commands
+// are free to sweep, and those of running ones are not.
+func (s *Store) temporaryUsage(u *DiskUsage) error {
+	entries, err := os.ReadDir(s.path("tmp"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("measure temporary files: %w", err)
+	}
+	for _, e := range entries {
+		size := treeSize(s.path("tmp", e.Name()))
+		u.Temporaries++
+		u.TemporaryBytes += size
+		if s.lockHeld("tmp-" + e.Name()) {
+			u.ActiveTemporaries++
+		} else {
+			u.LeftoverTemporaryBytes += size
+		}
+	}
+	return nil
 }
 
 // uncountedLayerBytes returns the size of the layers among diffIDs that

@@ -104,3 +104,56 @@ func TestUsageCountsLayersOnlyContainersUse(t *testing.T) {
 		t.Errorf("stopped container bytes = %d, want 500: the layer only the exited container uses", u.StoppedContainerBytes)
 	}
 }
+
+// TestUsageCountsTemporaries checks that Usage counts the entries of
+// tmp/, in use and left over, and that SweepReclaim frees only the
+// leftovers and reports their size.
+func TestUsageCountsTemporaries(t *testing.T) {
+	st := openTest(t)
+	inUse, err := st.TempDir("in-use")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inUse.Remove()
+	if err := os.WriteFile(filepath.Join(inUse.Path, "data"), make([]byte, 100), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A temporary whose lock is released without removing it is what a
+	// killed command leaves.
+	leftover, err := st.TempDir("leftover")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(leftover.Path, "data"), make([]byte, 30), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	leftover.lock.Unlock()
+
+	u, err := st.Usage()
+	if err != nil {
+		t.Fatalf("Usage: %v", err)
+	}
+	if u.Temporaries != 2 {
+		t.Errorf("temporaries = %d, want 2", u.Temporaries)
+	}
+	if u.ActiveTemporaries != 1 {
+		t.Errorf("active temporaries = %d, want 1: the one still locked", u.ActiveTemporaries)
+	}
+	if u.TemporaryBytes != 130 {
+		t.Errorf("temporary bytes = %d, want 130", u.TemporaryBytes)
+	}
+	if u.LeftoverTemporaryBytes != 30 {
+		t.Errorf("leftover temporary bytes = %d, want 30", u.LeftoverTemporaryBytes)
+	}
+
+	freed, err := st.SweepReclaim()
+	if err != nil {
+		t.Fatalf("SweepReclaim: %v", err)
+	}
+	if freed != 30 {
+		t.Errorf("SweepReclaim freed %d bytes, want 30", freed)
+	}
+	if names := tmpEntries(t, st); len(names) != 1 || names[0] != filepath.Base(inUse.Path) {
+		t.Errorf("tmp/ holds %q after the sweep, want only %s", names, filepath.Base(inUse.Path))
+	}
+}

@@ -1,0 +1,37 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+// TestInterruptibleCancelsWork sends SIGTERM to the test process while
+// the work waits for its context, which the signal must cancel.
+func TestInterruptibleCancelsWork(t *testing.T) {
+	var stderr bytes.Buffer
+	app := &cli.App{ErrWriter: &stderr}
+	c := cli.NewContext(app, nil, nil)
+
+	err := interruptible(c, "load", func(ctx context.Context) error {
+		// interruptible catches the signal from before work starts.
+		if err := unix.Kill(os.Getpid(), unix.SIGTERM); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+
+	var status StatusError
+	if !errors.As(err, &status) || status != 143 {
+		t.Errorf("interruptible returned %v, want exit status 143", err)
+	}
+	if got, want := stderr.String(), "kist: load stopped by SIGTERM\n"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
+	}
+}
