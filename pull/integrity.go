@@ -12,8 +12,8 @@ import (
 // or size differs from the one that names it.
 type ContentMismatchError struct {
 	// Source names who sent the content, such as "registry
-	// example.com" or "mirror mirror.example.com/hub/app"; empty when
-	// it was not a registry.
+	// example.com" or "mirror mirror.example.com/hub/app". It is empty
+	// when the content did not come from a registry.
 	Source string
 	// Mirror is set when Source is a mirror from registries.toml.
 	Mirror bool

@@ -121,8 +121,8 @@ func checkLocation(key, value string) error {
 }
 
 // neutralHost is a registry host with no special rules in image names,
-// used to check a namespace on its own. The .invalid domain is reserved
-// (RFC 2606), so it never names a real registry.
+// used to check a namespace on its own. The .invalid top-level domain is
+// reserved for names that never resolve.
 const neutralHost = "kist.invalid"
 
 // registryHeader matches a [[registry]] table header, or [registry],

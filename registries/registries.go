@@ -131,9 +131,9 @@ func (c *Config) Sources(repository string) ([]Source, error) {
 }
 
 // canonical spells the registry host of a repository or prefix the way
-// prefixes are compared: in lowercase, because host names are not case
-// sensitive, and with Docker Hub's other host names as docker.io, the
-// name that image references use for it.
+// prefixes are compared. The host is lowercase, because host names are
+// not case sensitive. Docker Hub's other host names become docker.io,
+// the name that image references use for it.
 func canonical(repository string) string {
 	host, path, hasPath := strings.Cut(repository, "/")
 	host = strings.ToLower(host)
