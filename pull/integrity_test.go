@@ -61,6 +61,8 @@ func TestMismatchTexts(t *testing.T) {
 	img := randomImage(t, 1)
 	config, _ := img.ConfigName()
 	digest, _ := img.Digest()
+	layers, _ := img.Layers()
+	layer, _ := layers[0].Digest()
 	other := randomImage(t, 1)
 	otherManifest, _ := other.RawManifest()
 	otherType, _ := other.MediaType()
@@ -72,6 +74,7 @@ func TestMismatchTexts(t *testing.T) {
 		{"config digest", "/test/app:v1", corruptBlob(config), "config", "digest"},
 		{"config Content-Length", "/test/app:v1", resizeBlob(config, false), "config", "size"},
 		{"config size", "/test/app:v1", resizeBlob(config, true), "config", "size"},
+		{"layer Content-Length", "/test/app:v1", resizeBlob(layer, false), "layer " + layer.String(), "size"},
 		{"manifest digest", "/test/app@" + digest.String(),
 			serveManifestDigest(digest, otherManifest, string(otherType)), "manifest", "digest"},
 	}
@@ -143,4 +146,19 @@ func TestNegativeSizeRejected(t *testing.T) {
 			expectOneLine(t, err, "pull "+host+"/test/app:v1: registry "+host+" sent an invalid manifest", tt.want, "negative size")
 		})
 	}
+}
+
+// An error about the content of an image that a mirror served names the
+// mirror, whatever the error is.
+func TestLayerErrorNamesMirror(t *testing.T) {
+	requireRoot(t)
+	img := randomImage(t, 1)
+	layers, _ := img.Layers()
+	layer, _ := layers[0].Digest()
+	mirror := startRegistry(t, corruptBlob(layer))
+	push(t, mirror+"/cache/app:v1", img)
+	writeRegistries(t, "[[registry]]\nprefix = \"127.0.0.1:1/team\"\n[[registry.mirror]]\nlocation = \""+mirror+"/cache\"\n")
+
+	_, err := Image(context.Background(), openStore(t), mustParse(t, "127.0.0.1:1/team/app:v1"), Options{})
+	expectOneLine(t, err, "pull 127.0.0.1:1/team/app:v1 from mirror "+mirror+"/cache/app: ", layer.String())
 }

@@ -81,7 +81,7 @@ func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (s
 
 	if opts.RequirePlatform {
 		err := checkPlatform(ref.Name, img, opts.Platform)
-		if registryFault(err) != nil {
+		if err != nil && (registryFault(err) != nil || to.sender.mirror) {
 			return store.Image{}, to.fail("pull", err)
 		}
 		if err != nil {
@@ -111,8 +111,12 @@ type Target struct {
 // fail returns err, from adding the image, with the action and the image
 // in front. An error of a misbehaving registry replaces the steps that
 // led to it, and names the registry or mirror that sent the content.
+// Any other error names the mirror, when one served the image.
 func (to Target) fail(action string, err error) error {
 	fault := registryFault(err)
+	if fault == nil && to.sender.mirror {
+		return fmt.Errorf("%s %s from %s: %w", action, to.Display, to.sender.name, err)
+	}
 	if fault == nil {
 		return fmt.Errorf("%s %s: %w", action, to.Display, err)
 	}
@@ -142,7 +146,7 @@ func Add(ctx context.Context, st *store.Store, img v1.Image, to Target, opts Opt
 	defer hold.Unlock()
 
 	rec, err := describe(to.Display, img)
-	if registryFault(err) != nil {
+	if err != nil && (registryFault(err) != nil || to.sender.mirror) {
 		return store.Image{}, to.fail(action, err)
 	}
 	if err != nil {
