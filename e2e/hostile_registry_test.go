@@ -13,15 +13,15 @@ import (
 )
 
 // hostileProxy forwards to the suite's registry, except for the
-// requests that its fault answers, and counts the requests it receives.
+// requests that its fault handles, and counts the requests it receives.
 type hostileProxy struct {
 	addr     string
 	requests atomic.Int64
-	// faulted counts the requests that fault answered.
+	// faulted counts the requests that fault handled.
 	faulted atomic.Int64
 }
 
-// startHostileProxy starts a hostileProxy whose fault answers a request
+// startHostileProxy starts a hostileProxy whose fault handles a request
 // when it returns true.
 func startHostileProxy(t *testing.T, fault func(w http.ResponseWriter, r *http.Request) bool) *hostileProxy {
 	t.Helper()
@@ -44,7 +44,7 @@ func startHostileProxy(t *testing.T, fault func(w http.ResponseWriter, r *http.R
 	return p
 }
 
-// redirectBlobsToSelf answers every blob GET with a redirect to itself.
+// redirectBlobsToSelf responds to every blob GET with a redirect to itself.
 func redirectBlobsToSelf(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
 		return false
@@ -87,7 +87,7 @@ func TestPullRedirectLoopMirror(t *testing.T) {
 	}
 }
 
-// hugeManifest answers manifest GETs with size bytes of JSON, with a
+// hugeManifest responds to manifest GETs with size bytes of JSON, with a
 // Content-Length header or, when chunked, without one, and adds the
 // bytes it managed to send to sent.
 func hugeManifest(size int, chunked bool, sent *atomic.Int64) func(w http.ResponseWriter, r *http.Request) bool {

@@ -98,7 +98,7 @@ func TestMismatchTexts(t *testing.T) {
 	}
 }
 
-// serveManifestDigest returns a registry wrapper that answers a GET of
+// serveManifestDigest returns a registry wrapper that responds to a GET of
 // the manifest digest with body.
 func serveManifestDigest(digest v1.Hash, body []byte, mediaType string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {

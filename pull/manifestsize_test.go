@@ -29,7 +29,7 @@ func paddedManifest(t *testing.T, img v1.Image, size int) []byte {
 	return body
 }
 
-// serveManifest returns a registry wrapper that answers GETs of the
+// serveManifest returns a registry wrapper that responds to GETs of the
 // manifest v1 with body, with a Content-Length header or, when
 // chunked, without one.
 func serveManifest(body []byte, mediaType string, chunked bool) func(http.Handler) http.Handler {

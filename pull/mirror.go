@@ -30,8 +30,8 @@ type sender struct {
 // fetchServed fetches the image that ref names from the first source
 // that has it: the mirrors of the registry configuration in order, then
 // the registry itself. A mirror's failure is logged and the next source
-// tried; the registry's own failure is the error. It returns the image
-// and the source that served its manifest.
+// tried, but the registry's own failure is the error. It returns the
+// image and the source that served its manifest.
 func fetchServed(ctx context.Context, ref Reference, opts Options, r resilience) (v1.Image, sender, error) {
 	sources, err := sourcesOf(ref)
 	if err != nil {

@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// redirectToSelf returns a registry wrapper that answers every GET whose
-// path contains part with a redirect to the same URL, and counts them.
+// redirectToSelf returns a registry wrapper that responds to every GET
+// whose path contains part with a redirect to the same URL, and counts
+// them.
 func redirectToSelf(part string, count *atomic.Int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,7 +45,7 @@ func TestRedirectLoopStops(t *testing.T) {
 				t.Errorf("error %q is not a RedirectLoopError", err)
 			}
 			if n := count.Load(); n != maxRedirects {
-				t.Errorf("the registry answered %d requests with a redirect, want %d", n, maxRedirects)
+				t.Errorf("the registry redirected %d requests, want %d", n, maxRedirects)
 			}
 		})
 	}
