@@ -10,7 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // paddedManifest returns the manifest of img with an annotation that
@@ -124,4 +128,34 @@ func TestCappedBodyReadsNoMore(t *testing.T) {
 	if err != nil || len(body) != 1000 {
 		t.Errorf("ReadAll of a body at the limit: got %d bytes and %v, want 1000 bytes", len(body), err)
 	}
+}
+
+// The manifest that an index entry names is capped too.
+func TestIndexEntryTooLarge(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	img := randomImage(t, 1)
+	digest, _ := img.Digest()
+	mediaType, _ := img.MediaType()
+	body := paddedManifest(t, img, 5<<20)
+	host := startRegistry(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/manifests/"+digest.String()) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", string(mediaType))
+			_, _ = w.Write(body)
+		})
+	})
+	idx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{
+		Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}},
+	})
+	ref, _ := name.ParseReference(host + "/multi:v1")
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := Image(context.Background(), openStore(t), mustParse(t, host+"/multi:v1"),
+		Options{Platform: v1.Platform{OS: "linux", Architecture: "amd64"}})
+	expectOneLine(t, err, "pull "+host+"/multi:v1: registry "+host+" sent a manifest of", "/manifests/"+digest.String())
 }

@@ -55,6 +55,9 @@ func getImage(ctx context.Context, ref Reference, opts Options, r resilience) (v
 	}
 	if desc.MediaType.IsIndex() {
 		img, err := imageFromIndex(ref, desc, opts.Platform)
+		if fault := registryFault(mismatch("manifest", err)); fault != nil {
+			return nil, registryError(ref, fault)
+		}
 		if err != nil {
 			return nil, err
 		}
