@@ -70,8 +70,7 @@ func getImage(ctx context.Context, ref Reference, opts Options, r resilience) (v
 	return checkedImage(ref, img)
 }
 
-// checkedImage returns img once its manifest, which an index entry
-// leaves to be fetched here, has been read and checked.
+// checkedImage returns img once its manifest has passed checkSizes.
 func checkedImage(ref Reference, img v1.Image) (v1.Image, error) {
 	manifest, err := img.Manifest()
 	if err != nil {
