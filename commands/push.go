@@ -57,13 +57,21 @@ func pushImage(c *cli.Context) error {
 	if destination == "" {
 		destination = source
 	}
-	var nameOpts []name.Option
-	if !c.Bool("tls-verify") {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
-	ref, err := name.ParseReference(destination, nameOpts...)
+	ref, err := name.ParseReference(destination)
 	if err != nil {
 		return fmt.Errorf("invalid destination %q: %w; use REGISTRY/REPOSITORY[:TAG]", destination, err)
+	}
+	insecure := !c.Bool("tls-verify")
+	if !insecure {
+		if insecure, err = pull.PushInsecure(ref); err != nil {
+			return err
+		}
+	}
+	if insecure {
+		// Lets go-containerregistry fall back to plain HTTP for any host.
+		if ref, err = name.ParseReference(destination, name.Insecure); err != nil {
+			return fmt.Errorf("invalid destination %q: %w; use REGISTRY/REPOSITORY[:TAG]", destination, err)
+		}
 	}
 
 	st, err := openStore(c)
@@ -91,7 +99,7 @@ func pushImage(c *cli.Context) error {
 		fmt.Fprintf(os.Stderr, "Pushing %s to %s\n", source, ref.Name())
 	}
 	opts := pull.RemoteOptions(c.Context, pull.Options{
-		Insecure: !c.Bool("tls-verify"),
+		Insecure: insecure,
 		CertDir:  c.String("cert-dir"),
 		AuthFile: c.String("authfile"),
 	})

@@ -43,6 +43,9 @@ func (op operation) describe(err error) error {
 	var certErr *CertificateError
 	var trustErr *TrustConfigError
 	var noResponse *noResponseError
+	if fault := registryFault(err); fault != nil {
+		return fmt.Errorf("%s: %w", op.action, fault)
+	}
 	switch {
 	case errors.As(err, &certErr):
 		return fmt.Errorf("%s: %w", op.action, certErr)

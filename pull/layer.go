@@ -66,7 +66,7 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID, c
 
 	compressed, err := layer.Compressed()
 	if err != nil {
-		return info, fmt.Errorf("download layer %s: %w", digest, err)
+		return info, fmt.Errorf("download layer %s: %w", digest, mismatch("layer "+digest.String(), err))
 	}
 	compressed = newProgressReader(compressed, layer, diffID, opts.OnProgress)
 	blob, err := st.NewBlobWriter(digest)
@@ -89,7 +89,7 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID, c
 
 	stats, err := extract(ctx, compressed, blob, filepath.Join(tmp.Path, "diff"), diffID, waitLower)
 	if err != nil {
-		return info, fmt.Errorf("unpack layer %s: %w", digest, err)
+		return info, fmt.Errorf("unpack layer %s: %w", digest, mismatch("layer "+digest.String(), err))
 	}
 	if err := blob.Commit(); err != nil {
 		return info, fmt.Errorf("download layer %s: %w", digest, err)

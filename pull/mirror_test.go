@@ -121,6 +121,21 @@ func TestRegistryBlocked(t *testing.T) {
 	}
 }
 
+// A blocked Docker Hub prefix must stop a pull of a short Hub name
+// before any request. sourcesOf runs before the first request, so the
+// test sends none, also when the prefix fails to match.
+func TestHubPrefixBlocksShortName(t *testing.T) {
+	for _, prefix := range []string{"docker.io", "index.docker.io", "DOCKER.IO", "registry-1.docker.io", "docker.io/library"} {
+		path := writeRegistries(t, "[[registry]]\nprefix = \""+prefix+"\"\nblocked = true\n")
+		for _, ref := range []string{"busybox:1", "library/busybox:1", "index.docker.io/library/busybox:1"} {
+			_, err := sourcesOf(mustParse(t, ref))
+			if err == nil || !strings.Contains(err.Error(), "blocked by "+path) {
+				t.Errorf("prefix %q, pull %s: got %v, want the blocked error", prefix, ref, err)
+			}
+		}
+	}
+}
+
 func TestRegistriesFileInvalid(t *testing.T) {
 	path := writeRegistries(t, "[[registry]]\nprefix = \"docker.io\"\nmirrors = []\n")
 	err := fetch(t, "docker.io/library/busybox:latest")

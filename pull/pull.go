@@ -2,6 +2,7 @@ package pull
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -69,21 +70,26 @@ func Image(ctx context.Context, st *store.Store, ref Reference, opts Options) (s
 	if ref.ArchivePath != "" {
 		return archiveImage(ctx, st, ref, opts)
 	}
-	img, err := resolveImage(ctx, ref, opts)
+	img, served, err := resolveImage(ctx, ref, opts)
 	if err != nil {
 		return store.Image{}, err
 	}
-	if opts.RequirePlatform {
-		if err := checkPlatform(ref.Name, img, opts.Platform); err != nil {
-			return store.Image{}, err
-		}
-	}
-
 	tag := ref.Name
 	if _, byDigest := ref.Remote.(name.Digest); byDigest {
 		tag = ""
 	}
-	return Add(ctx, st, img, Target{Display: ref.Name, Tag: tag, Ref: ref}, opts)
+	to := Target{Display: ref.Name, Tag: tag, Ref: ref, sender: served}
+
+	if opts.RequirePlatform {
+		err := checkPlatform(ref.Name, img, opts.Platform)
+		if err != nil && (registryFault(err) != nil || to.sender.mirror) {
+			return store.Image{}, to.fail("pull", err)
+		}
+		if err != nil {
+			return store.Image{}, err
+		}
+	}
+	return Add(ctx, st, img, to, opts)
 }
 
 // Target is the record that Add makes of an image: its name, tag and
@@ -98,6 +104,28 @@ type Target struct {
 	Tag string
 	// Ref, when it names a registry image, adds a repository@digest.
 	Ref Reference
+	// sender is the registry or mirror that served the manifest, which
+	// errors about the config or a layer name.
+	sender sender
+}
+
+// fail returns err, from adding the image, with the action and the image
+// in front. An error of a misbehaving registry replaces the steps that
+// led to it, and names the registry or mirror that sent the content.
+// Any other error names the mirror, when one served the image.
+func (to Target) fail(action string, err error) error {
+	fault := registryFault(err)
+	if fault == nil && to.sender.mirror {
+		return fmt.Errorf("%s %s from %s: %w", action, to.Display, to.sender.name, err)
+	}
+	if fault == nil {
+		return fmt.Errorf("%s %s: %w", action, to.Display, err)
+	}
+	var content *ContentMismatchError
+	if errors.As(fault, &content) && content.Source == "" {
+		content.Source, content.Mirror = to.sender.name, to.sender.mirror
+	}
+	return fmt.Errorf("%s %s: %w", action, to.Display, fault)
 }
 
 // Add copies img, from any source, into st and records it as to
@@ -119,6 +147,9 @@ func Add(ctx context.Context, st *store.Store, img v1.Image, to Target, opts Opt
 	defer hold.Unlock()
 
 	rec, err := describe(to.Display, img)
+	if err != nil && (registryFault(err) != nil || to.sender.mirror) {
+		return store.Image{}, to.fail(action, err)
+	}
 	if err != nil {
 		return store.Image{}, err
 	}
@@ -127,11 +158,11 @@ func Add(ctx context.Context, st *store.Store, img v1.Image, to Target, opts Opt
 	}
 
 	if err := storeMetadata(st, img, rec); err != nil {
-		return store.Image{}, fmt.Errorf("%s %s: %w", action, to.Display, err)
+		return store.Image{}, to.fail(action, err)
 	}
 	size, err := fetchLayers(ctx, st, img, rec.Layers, opts)
 	if err != nil {
-		return store.Image{}, fmt.Errorf("%s %s: %w", action, to.Display, err)
+		return store.Image{}, to.fail(action, err)
 	}
 	rec.Size = size
 
@@ -157,11 +188,11 @@ func describe(refName string, img v1.Image) (store.Image, error) {
 	}
 	configDigest, err := img.ConfigName()
 	if err != nil {
-		return store.Image{}, fmt.Errorf("read config of %s: %w", refName, err)
+		return store.Image{}, fmt.Errorf("read config of %s: %w", refName, mismatch("config", err))
 	}
 	config, err := img.ConfigFile()
 	if err != nil {
-		return store.Image{}, fmt.Errorf("read config of %s: %w", refName, err)
+		return store.Image{}, fmt.Errorf("read config of %s: %w", refName, mismatch("config", err))
 	}
 	layers, err := img.Layers()
 	if err != nil {
@@ -193,7 +224,7 @@ func storeMetadata(st *store.Store, img v1.Image, rec store.Image) error {
 	}
 	config, err := img.RawConfigFile()
 	if err != nil {
-		return fmt.Errorf("read config: %w", err)
+		return fmt.Errorf("read config: %w", mismatch("config", err))
 	}
 	return st.PutBlob(rec.ID, config)
 }
@@ -223,7 +254,7 @@ func repoDigests(ref Reference, img v1.Image, manifest v1.Hash) []string {
 func checkPlatform(refName string, img v1.Image, want v1.Platform) error {
 	config, err := img.ConfigFile()
 	if err != nil {
-		return fmt.Errorf("read config of %s: %w", refName, err)
+		return fmt.Errorf("read config of %s: %w", refName, mismatch("config", err))
 	}
 	got := v1.Platform{OS: config.OS, Architecture: config.Architecture, Variant: config.Variant}
 	if !platforms.Match(want, got) {

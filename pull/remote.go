@@ -3,6 +3,7 @@ package pull
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -14,9 +15,10 @@ import (
 
 // remoteImage fetches the manifest that a registry reference names and
 // resolves an index to opts.Platform. It tries the mirrors that the
-// registry configuration names first.
-func remoteImage(ctx context.Context, ref Reference, opts Options) (v1.Image, error) {
-	return fetchImage(ctx, ref, opts, defaultResilience)
+// registry configuration names first, and returns the source that
+// served the manifest.
+func remoteImage(ctx context.Context, ref Reference, opts Options) (v1.Image, sender, error) {
+	return fetchServed(ctx, ref, opts, defaultResilience)
 }
 
 // RemoteOptions returns what every request to a registry needs: the
@@ -33,7 +35,7 @@ func remoteOptions(ctx context.Context, opts Options, r resilience) []remote.Opt
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(auth.Keychain{AuthFile: opts.AuthFile}),
-		remote.WithTransport(r.wrap(newTransport(opts, r.headers))),
+		remote.WithTransport(&redirectLimit{next: &manifestLimit{next: r.wrap(newTransport(opts, r.headers))}}),
 		// retryTransport retries instead, honouring Retry-After.
 		remote.WithRetryStatusCodes(),
 		remote.WithRetryPredicate(retryOutside),
@@ -45,18 +47,38 @@ func getImage(ctx context.Context, ref Reference, opts Options, r resilience) (v
 	remoteOpts := append(remoteOptions(ctx, opts, r), remote.WithPlatform(opts.Platform))
 	desc, err := remote.Get(ref.Remote, remoteOpts...)
 	if err != nil {
-		return nil, registryError(ref, err)
+		return nil, registryError(ref, mismatch("manifest", err))
 	}
 	if isSchema1(desc) {
 		return nil, fmt.Errorf("image %s uses Docker's deprecated schema 1 manifest format, which kist cannot run; "+
 			"push it again with a current docker or skopeo to convert it", ref.Name)
 	}
 	if desc.MediaType.IsIndex() {
-		return imageFromIndex(ref, desc, opts.Platform)
+		img, err := imageFromIndex(ref, desc, opts.Platform)
+		if fault := registryFault(mismatch("manifest", err)); fault != nil {
+			return nil, registryError(ref, fault)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return checkedImage(ref, img)
 	}
 	img, err := desc.Image()
 	if err != nil {
 		return nil, registryError(ref, err)
+	}
+	return checkedImage(ref, img)
+}
+
+// checkedImage returns img once its manifest has passed checkSizes.
+func checkedImage(ref Reference, img v1.Image) (v1.Image, error) {
+	manifest, err := img.Manifest()
+	if err != nil {
+		return nil, registryError(ref, mismatch("manifest", err))
+	}
+	if err := checkSizes(manifest); err != nil {
+		return nil, fmt.Errorf("pull %s: registry %s sent an invalid manifest: %w; the registry is corrupt or misconfigured, "+
+			"so ask its operator to fix the image or pull from another registry", ref.Name, ref.Remote.Context().RegistryStr(), err)
 	}
 	return img, nil
 }
@@ -92,6 +114,10 @@ func registryError(ref Reference, err error) error {
 		verb:     "pull",
 		image:    ref.Name,
 		registry: ref.Remote.Context().RegistryStr(),
+	}
+	var content *ContentMismatchError
+	if errors.As(err, &content) && content.Source == "" {
+		content.Source = "registry " + op.registry
 	}
 	return op.describe(err)
 }

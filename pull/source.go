@@ -17,10 +17,11 @@ func HostPlatform() v1.Platform {
 }
 
 // resolveImage returns the image that ref names, resolved to platform
-// when it names an index.
-func resolveImage(ctx context.Context, ref Reference, opts Options) (v1.Image, error) {
+// when it names an index, and the registry or mirror that served it.
+func resolveImage(ctx context.Context, ref Reference, opts Options) (v1.Image, sender, error) {
 	if ref.LayoutPath != "" {
-		return layoutImage(ref, opts.Platform)
+		img, err := layoutImage(ref, opts.Platform)
+		return img, sender{}, err
 	}
 
 	return remoteImage(ctx, ref, opts)

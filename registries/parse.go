@@ -63,16 +63,18 @@ func Parse(path string, text []byte) (*Config, error) {
 // normalize fills an empty prefix or location from the other, as podman
 // does, and checks both.
 func (r *Registry) normalize() error {
-	switch {
-	case r.Prefix == "" && r.Location == "":
+	if r.Prefix == "" && r.Location == "" {
 		return errors.New("the entry has neither prefix nor location; set at least one, such as prefix = \"docker.io\"")
-	case r.Prefix == "":
+	}
+	if r.Prefix == "" {
 		r.Prefix = r.Location
-	case r.Location == "":
-		r.Location = r.Prefix
 	}
 	if err := checkLocation("prefix", r.Prefix); err != nil {
 		return err
+	}
+	r.Prefix = canonical(r.Prefix)
+	if r.Location == "" {
+		r.Location = r.Prefix
 	}
 	if err := checkLocation("location", r.Location); err != nil {
 		return err
@@ -97,6 +99,9 @@ func checkLocation(key, value string) error {
 		return fmt.Errorf("%s %q is a wildcard, which kist does not support; name the registry in full", key, value)
 	}
 
+	if strings.HasSuffix(value, "/") {
+		return fmt.Errorf("%s %q ends with /; remove the trailing slash, as in %q", key, value, strings.TrimRight(value, "/"))
+	}
 	host, path, _ := strings.Cut(value, "/")
 	if _, err := name.NewRegistry(host, name.StrictValidation); err != nil {
 		return fmt.Errorf("%s %q does not start with a registry host: %w", key, value, err)
@@ -104,11 +109,21 @@ func checkLocation(key, value string) error {
 	if path == "" {
 		return nil
 	}
-	if _, err := name.NewRepository(value, name.StrictValidation); err != nil || strings.HasSuffix(value, "/") {
-		return fmt.Errorf("%s %q is not a registry host followed by a repository namespace; write it as HOST[:PORT][/NAMESPACE]", key, value)
+	// The namespace is checked under a neutral host, because
+	// go-containerregistry rejects docker.io/NAME with one component
+	// (such as docker.io/library), which podman accepts as a prefix.
+	_, err := name.NewRepository(neutralHost+"/"+path, name.StrictValidation)
+	if err != nil || strings.Contains(value, "//") {
+		return fmt.Errorf("%s %q is not a registry host followed by a repository namespace; write it as HOST[:PORT][/NAMESPACE] "+
+			"with a lowercase namespace", key, value)
 	}
 	return nil
 }
+
+// neutralHost is a registry host with no special rules in image names,
+// used to check a namespace on its own. The .invalid top-level domain is
+// reserved for names that never resolve.
+const neutralHost = "kist.invalid"
 
 // registryHeader matches a [[registry]] table header, or [registry],
 // which the decoder reads as a list of one.

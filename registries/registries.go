@@ -29,7 +29,8 @@ type Config struct {
 type Registry struct {
 	// Prefix is the repository namespace this entry applies to, such as
 	// docker.io or registry.example.com/team. It matches a repository
-	// equal to it or below it.
+	// equal to it or below it. Parse stores the host in lowercase and
+	// Docker Hub's other host names as docker.io.
 	Prefix string
 	// Location is the registry and namespace that the repositories under
 	// Prefix are pulled from. It replaces Prefix in the reference.
@@ -80,6 +81,7 @@ func Load(path string) (*Config, error) {
 // Find returns the entry whose prefix matches repository (such as
 // docker.io/library/busybox) most closely.
 func (c *Config) Find(repository string) (Registry, bool) {
+	repository = canonical(repository)
 	var best Registry
 	found := false
 	for _, r := range c.Registries {
@@ -120,10 +122,34 @@ func (c *Config) Sources(repository string) ([]Source, error) {
 			r.Prefix, c.Path, r.Line)
 	}
 
-	rest := strings.TrimPrefix(repository, r.Prefix)
+	rest := strings.TrimPrefix(canonical(repository), r.Prefix)
 	var sources []Source
 	for _, m := range r.Mirrors {
 		sources = append(sources, Source{Repository: m.Location + rest, Insecure: m.Insecure, Mirror: true})
 	}
 	return append(sources, Source{Repository: r.Location + rest, Insecure: r.Insecure}), nil
 }
+
+// canonical spells the registry host of a repository or prefix the way
+// prefixes are compared. The host is lowercase, because host names are
+// not case sensitive. Docker Hub's other host names become docker.io,
+// the name that image references use for it.
+func canonical(repository string) string {
+	host, path, hasPath := strings.Cut(repository, "/")
+	host = strings.ToLower(host)
+	if hubHosts[host] {
+		host = hubHost
+	}
+	if !hasPath {
+		return host
+	}
+	return host + "/" + path
+}
+
+// hubHost is Docker Hub as prefixes name it.
+const hubHost = "docker.io"
+
+// hubHosts are the other names of Docker Hub's registry: index.docker.io,
+// which go-containerregistry puts in references to Hub images, and
+// registry-1.docker.io, the host that serves its API.
+var hubHosts = map[string]bool{"index.docker.io": true, "registry-1.docker.io": true}

@@ -148,6 +148,16 @@ func TestParseErrors(t *testing.T) {
 			[]string{"line 1", "HOST[:PORT][/NAMESPACE]"}},
 		{"duplicate", "[[registry]]\nprefix = \"docker.io\"\n\n[[registry]]\nprefix = \"docker.io\"\n",
 			[]string{"line 4", "already configured at line 1"}},
+		{"duplicate Hub spelling", "[[registry]]\nprefix = \"docker.io\"\n\n[[registry]]\nprefix = \"Index.Docker.IO\"\n",
+			[]string{"line 4", "already configured at line 1"}},
+		{"trailing slash", "[[registry]]\nprefix = \"docker.io/\"\n",
+			[]string{"line 1", `prefix "docker.io/" ends with /`, `"docker.io"`}},
+		{"trailing slash after namespace", "[[registry]]\nprefix = \"quay.io/team/\"\n",
+			[]string{"line 1", `"quay.io/team/" ends with /`}},
+		{"trailing slash in location", "[[registry]]\nprefix = \"quay.io\"\nlocation = \"mirror.example.com/\"\n",
+			[]string{"line 1", `location "mirror.example.com/" ends with /`}},
+		{"empty namespace component", "[[registry]]\nprefix = \"docker.io//library\"\n",
+			[]string{"line 1", "HOST[:PORT][/NAMESPACE]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,5 +214,73 @@ func TestDefaultPath(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", "")
 	if got, _ := DefaultPath(); got != "/home/u/.config/kist/registries.toml" {
 		t.Errorf("without XDG_CONFIG_HOME: %s", got)
+	}
+}
+
+// Every spelling of a Docker Hub prefix that podman accepts must match
+// the repositories that Hub image names produce, so that blocked = true
+// blocks them.
+func TestHubPrefixBlocks(t *testing.T) {
+	prefixes := []string{
+		"docker.io", "DOCKER.IO", "index.docker.io", "Index.Docker.IO", "registry-1.docker.io",
+		"docker.io/library", "index.docker.io/library", "docker.io/library/busybox",
+		"INDEX.DOCKER.IO/library/busybox",
+	}
+	// docker.io/library/busybox is how pull names the repository of
+	// busybox, library/busybox and index.docker.io/library/busybox. The
+	// other spellings reach Docker Hub too when typed in an image name.
+	repositories := []string{
+		"docker.io/library/busybox", "index.docker.io/library/busybox",
+		"registry-1.docker.io/library/busybox", "DOCKER.IO/library/busybox",
+	}
+	for _, prefix := range prefixes {
+		c, err := Parse("/p.toml", []byte("[[registry]]\nprefix = \""+prefix+"\"\nblocked = true\n"))
+		if err != nil {
+			t.Errorf("prefix %q: %v", prefix, err)
+			continue
+		}
+		for _, repository := range repositories {
+			if _, err := c.Sources(repository); err == nil || !strings.Contains(err.Error(), "blocked") {
+				t.Errorf("prefix %q: Sources(%s) = %v, want the blocked error", prefix, repository, err)
+			}
+		}
+	}
+}
+
+func TestHubPrefixLeavesOthers(t *testing.T) {
+	c, err := Parse("/p.toml", []byte("[[registry]]\nprefix = \"Index.Docker.IO/library\"\nblocked = true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Registries[0].Prefix; got != "docker.io/library" {
+		t.Errorf("prefix = %q, want docker.io/library", got)
+	}
+	for _, repository := range []string{"docker.io/alice/busybox", "docker.io/libraryx/busybox", "quay.io/library/busybox"} {
+		if _, err := c.Sources(repository); err != nil {
+			t.Errorf("Sources(%s): %v, want no match", repository, err)
+		}
+	}
+}
+
+func TestHubPrefixMirror(t *testing.T) {
+	c, err := Parse("/p.toml", []byte(`
+[[registry]]
+prefix = "INDEX.docker.io/library"
+[[registry.mirror]]
+location = "mirror.example.com:5000/hub"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Sources("docker.io/library/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Source{
+		{Repository: "mirror.example.com:5000/hub/busybox", Mirror: true},
+		{Repository: "docker.io/library/busybox"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Sources (-want +got):\n%s", diff)
 	}
 }
