@@ -249,3 +249,26 @@ func (m IDMap) String() string {
 	}
 	return format(m.UIDs) + ";" + format(m.GIDs)
 }
+
+// HostUID returns the calling user's uid outside any user namespace, as
+// paths such as /run/containers/UID name it. Inside the namespace that
+// Reexec creates, os.Getuid returns 0 for every caller.
+func HostUID() int {
+	uid := os.Getuid()
+	ranges, err := readProcMap("/proc/self/uid_map")
+	if err != nil {
+		return uid
+	}
+	return int(hostID(ranges, uint32(uid)))
+}
+
+// hostID translates id inside a user namespace to the ID outside that
+// ranges map it to. An unmapped id is returned as it is.
+func hostID(ranges []specs.LinuxIDMapping, id uint32) uint32 {
+	for _, r := range ranges {
+		if id >= r.ContainerID && uint64(id) < uint64(r.ContainerID)+uint64(r.Size) {
+			return r.HostID + (id - r.ContainerID)
+		}
+	}
+	return id
+}

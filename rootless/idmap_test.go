@@ -150,3 +150,23 @@ func TestReadSubIDsWarnsOnMalformedLines(t *testing.T) {
 		}
 	}
 }
+
+func TestHostUIDOutsideNamespace(t *testing.T) {
+	// The tests run in the initial user namespace, where every uid maps
+	// to itself.
+	if got := HostUID(); got != os.Getuid() {
+		t.Errorf("HostUID() = %d, want %d", got, os.Getuid())
+	}
+}
+
+func TestHostIDTranslatesRanges(t *testing.T) {
+	ranges := []specs.LinuxIDMapping{
+		{ContainerID: 0, HostID: 1001, Size: 1},
+		{ContainerID: 1, HostID: 100000, Size: 65536},
+	}
+	for id, want := range map[uint32]uint32{0: 1001, 1: 100000, 65536: 165535, 70000: 70000} {
+		if got := hostID(ranges, id); got != want {
+			t.Errorf("hostID(%d) = %d, want %d", id, got, want)
+		}
+	}
+}
