@@ -29,6 +29,8 @@ type resumeTransport struct {
 	// stall is how long one read may wait for a byte before the
 	// download counts as broken.
 	stall time.Duration
+	// headers is the transport's response header timeout, for messages.
+	headers time.Duration
 }
 
 // defaultStall matches the transport's response header timeout: far
@@ -42,6 +44,13 @@ func (t *resumeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	stream, resp, err := t.open(req)
+	var noResponse *noResponseError
+	if errors.As(err, &noResponse) {
+		return nil, &downloadError{
+			blob: blobName(req), host: req.URL.Host, size: -1,
+			attempts: noResponse.attempts, cause: err, timeout: t.headers,
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -197,8 +206,7 @@ func (b *resumingBody) resume(cause error) error {
 	for {
 		b.failures++
 		if b.failures >= policy.attempts {
-			return fmt.Errorf("download blob %s from %s: %w after %d attempts at %s; check the network and the registry, then pull again",
-				b.blob, b.req.URL.Host, cause, policy.attempts, b.progress())
+			return b.failure(cause, policy.attempts)
 		}
 		wait := policy.wait(b.failures + 1)
 		logrus.Warnf("download blob %s from %s broke at %s: %v; resuming in %v (attempt %d of %d)",
@@ -249,6 +257,23 @@ func (b *resumingBody) requestRest() error {
 	}
 	b.stream = stream
 	return nil
+}
+
+// failure returns the error of a download that broke attempts times
+// without new data, the last time with cause.
+func (b *resumingBody) failure(cause error, attempts int) *downloadError {
+	e := &downloadError{
+		blob: b.blob, host: b.req.URL.Host, offset: b.offset, size: b.size,
+		attempts: attempts, cause: cause,
+	}
+	var noResponse *noResponseError
+	switch {
+	case errors.Is(cause, errStalled):
+		e.timeout, e.stalled = b.transport.stall, true
+	case errors.As(cause, &noResponse):
+		e.timeout = b.transport.headers
+	}
+	return e
 }
 
 // progress describes how far the download got.

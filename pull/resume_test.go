@@ -144,7 +144,7 @@ func TestResumeAttemptsSpent(t *testing.T) {
 	if err == nil {
 		t.Fatal("pull succeeded, want an error once the attempts are spent")
 	}
-	for _, want := range []string{layer, "after 4 attempts", "byte 1000 of", "pull again"} {
+	for _, want := range []string{layer, "(4 attempts)", "byte 1000 of", "pull again"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}

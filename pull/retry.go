@@ -148,7 +148,7 @@ var defaultResilience = resilience{retry: defaultRetry, stall: defaultStall, hea
 // wrap adds retries and resumed blob downloads to t.
 func (r resilience) wrap(t http.RoundTripper) http.RoundTripper {
 	retrying := &retryTransport{next: t, policy: r.retry}
-	return &resumeTransport{next: retrying, policy: r.retry, stall: r.stall}
+	return &resumeTransport{next: retrying, policy: r.retry, stall: r.stall, headers: r.headers}
 }
 
 // replayable reports whether req can be sent more than once.
