@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sirupsen/logrus"
 )
 
@@ -21,8 +22,10 @@ import (
 // where it stopped, with a request for the rest ("Range: bytes=N-"). It
 // sits below go-containerregistry's authentication, so the range request
 // carries the same credentials and follows the same redirect as the
-// first, and a layer's Compressed() stream resumes without a byte read
-// twice. The digest checks of the reader stay as they are.
+// first. When the registry rejects those credentials, because a bearer
+// token expired, the range request authenticates again. A layer's
+// Compressed() stream thus resumes without a byte read twice, and the
+// digest checks of the reader stay as they are.
 type resumeTransport struct {
 	next   http.RoundTripper
 	policy retryPolicy
@@ -31,6 +34,9 @@ type resumeTransport struct {
 	stall time.Duration
 	// headers is the transport's response header timeout, for messages.
 	headers time.Duration
+	// keychain supplies the credentials when a range request needs a
+	// fresh token. Without it such a request fails.
+	keychain authn.Keychain
 }
 
 // defaultStall matches the transport's response header timeout: far
@@ -67,11 +73,16 @@ func (t *resumeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// open sends req with a context of its own, so that a stalled read can
-// cancel this request alone.
+// open sends req through t.next with a context of its own, so that a
+// stalled read can cancel this request alone.
 func (t *resumeTransport) open(req *http.Request) (*blobStream, *http.Response, error) {
+	return t.openWith(t.next, req)
+}
+
+// openWith is open through rt.
+func (t *resumeTransport) openWith(rt http.RoundTripper, req *http.Request) (*blobStream, *http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())
-	resp, err := t.next.RoundTrip(req.Clone(ctx))
+	resp, err := rt.RoundTrip(req.Clone(ctx))
 	if err != nil {
 		cancel()
 		return nil, nil, err
@@ -223,15 +234,24 @@ func (b *resumingBody) resume(cause error) error {
 	}
 }
 
-// requestRest requests the blob from b.offset on.
+// requestRest requests the blob from b.offset on. The request carries
+// the credentials of the first. When the registry rejects them, as it
+// does once a bearer token has expired, the request is sent again with
+// fresh ones.
 func (b *resumingBody) requestRest() error {
-	// NOTE: the request carries the bearer token of the first request. A
-	// registry whose token expired since returns 401, which fails the pull.
 	req := b.req.Clone(b.ctx)
 	req.Header.Set("Range", "bytes="+strconv.FormatInt(b.offset, 10)+"-")
 	stream, resp, err := b.transport.open(req)
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode == http.StatusUnauthorized && b.transport.keychain != nil && sentToRegistry(b.req) {
+		stream.close()
+		logrus.Warnf("download blob %s from %s: the registry rejected the credentials of the resumed request (HTTP 401); authenticating again",
+			b.blob, b.req.URL.Host)
+		if stream, resp, err = b.openReauthenticated(req); err != nil {
+			return err
+		}
 	}
 
 	start, ok := rangeStart(resp.Header.Get("Content-Range"))
@@ -274,6 +294,18 @@ func (b *resumingBody) failure(cause error, attempts int) *downloadError {
 		e.timeout = b.transport.headers
 	}
 	return e
+}
+
+// openReauthenticated sends req to the registry with fresh credentials,
+// in place of the Authorization header of the first request.
+func (b *resumingBody) openReauthenticated(req *http.Request) (*blobStream, *http.Response, error) {
+	rt, err := b.transport.reauthenticate(b.ctx, req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("download blob %s from %s: %w", b.blob, b.req.URL.Host, err)
+	}
+	fresh := req.Clone(b.ctx)
+	fresh.Header.Del("Authorization")
+	return b.transport.openWith(rt, fresh)
 }
 
 // progress describes how far the download got.

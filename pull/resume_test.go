@@ -247,7 +247,7 @@ func TestResumeStopsOnClose(t *testing.T) {
 	proxy, ref, _, layer := faultImage(t)
 	proxy.add(layer, -1, stallAfter(1000))
 	slow := resilience{retry: fastResilience.retry, stall: time.Hour}
-	client := &http.Client{Transport: slow.wrap(http.DefaultTransport)}
+	client := &http.Client{Transport: slow.wrap(http.DefaultTransport, nil)}
 	host := strings.Split(ref, "/")[0]
 
 	resp, err := client.Get("http://" + host + "/v2/test/faults/blobs/" + layer)
