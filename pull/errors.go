@@ -112,6 +112,14 @@ func hasCode(terr *transport.Error, codes ...transport.ErrorCode) bool {
 	return false
 }
 
+// resumeError reports why a broken blob download could not resume. Its
+// message names the blob and the registry already.
+type resumeError struct{ err error }
+
+func (e *resumeError) Error() string { return e.err.Error() }
+
+func (e *resumeError) Unwrap() error { return e.err }
+
 // downloadError reports a blob download that failed for good, after the
 // retries and resumed requests that the retry policy allows.
 type downloadError struct {

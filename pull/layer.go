@@ -113,13 +113,18 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID, c
 	return info, nil
 }
 
-// downloadFailure returns the downloadError in err, which names the blob
-// and how far the download got, in place of the chain of readers and
-// requests that wrapped it. Any other error is returned as wrapped.
+// downloadFailure returns the downloadError or resumeError in err, which
+// names the blob and how far the download got, in place of the chain of
+// readers and requests that wrapped it. Any other error is returned as
+// wrapped.
 func downloadFailure(err, wrapped error) error {
 	var download *downloadError
 	if errors.As(err, &download) {
 		return download
+	}
+	var resume *resumeError
+	if errors.As(err, &resume) {
+		return resume
 	}
 	return wrapped
 }

@@ -258,16 +258,16 @@ func (b *resumingBody) requestRest() error {
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		stream.close()
-		return fmt.Errorf("download blob %s from %s: the connection broke at %s and the registry ignored the request for the rest (HTTP 200 to a Range request), so the download cannot resume; pull again",
-			b.blob, b.req.URL.Host, b.progress())
+		return &resumeError{fmt.Errorf("download blob %s from %s: the connection broke at %s and the registry ignored the request for the rest (HTTP 200 to a Range request), so the download cannot resume; pull again",
+			b.blob, b.req.URL.Host, b.progress())}
 	case resp.StatusCode != http.StatusPartialContent:
 		stream.close()
-		return fmt.Errorf("download blob %s from %s: the connection broke at %s and the request for the rest returned %s; pull again",
-			b.blob, b.req.URL.Host, b.progress(), resp.Status)
+		return &resumeError{fmt.Errorf("download blob %s from %s: the connection broke at %s and the request for the rest returned %s; pull again",
+			b.blob, b.req.URL.Host, b.progress(), resp.Status)}
 	case !ok || start != b.offset:
 		stream.close()
-		return fmt.Errorf("download blob %s from %s: requested the bytes from %d on, but the registry sent Content-Range %q; pull again",
-			b.blob, b.req.URL.Host, b.offset, resp.Header.Get("Content-Range"))
+		return &resumeError{fmt.Errorf("download blob %s from %s: requested the bytes from %d on, but the registry sent Content-Range %q; pull again",
+			b.blob, b.req.URL.Host, b.offset, resp.Header.Get("Content-Range"))}
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -301,7 +301,7 @@ func (b *resumingBody) failure(cause error, attempts int) *downloadError {
 func (b *resumingBody) openReauthenticated(req *http.Request) (*blobStream, *http.Response, error) {
 	rt, err := b.transport.reauthenticate(b.ctx, req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("download blob %s from %s: %w", b.blob, b.req.URL.Host, err)
+		return nil, nil, &resumeError{fmt.Errorf("download blob %s from %s: %w", b.blob, b.req.URL.Host, err)}
 	}
 	fresh := req.Clone(b.ctx)
 	fresh.Header.Del("Authorization")
