@@ -15,8 +15,8 @@ import (
 // The directory is locked, not the file, because each write replaces the
 // file by a rename. With create unset, a missing directory is not made
 // and nothing is locked, since it holds no file to change. Nor is a
-// directory that the user may not open, such as root's /run/containers
-// seen by another user. The returned function releases the lock.
+// directory that the user may not open, such as one below a root-only
+// /run/containers. The returned function releases the lock.
 //
 // NOTE: only kist takes this lock. A docker or podman login that writes
 // the same file at the same moment can still drop an entry.

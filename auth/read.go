@@ -17,8 +17,8 @@ import (
 // kist. An error other than a missing file names the file and the fix.
 //
 // A file in a directory that the user may not search counts as missing,
-// because it cannot be the user's: /run/containers/UID is root's when
-// root uses podman, and other users look there when XDG_RUNTIME_DIR is
+// because it cannot be the user's. /run/containers may be root's with
+// mode 0700, and other users look inside it when XDG_RUNTIME_DIR is
 // unset.
 func readRegular(path string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
