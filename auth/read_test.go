@@ -3,6 +3,7 @@ package auth
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,5 +133,38 @@ func TestStoreRejectsNamedPipe(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Store did not return within 10 seconds")
+	}
+}
+
+func TestLookupSkipsUnsearchableDirectory(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root searches directories of any mode")
+	}
+	dir := home(t)
+	hidden := filepath.Join(dir, "run-containers", strconv.Itoa(os.Getuid()), "auth.json")
+	writeFile(t, hidden, `{}`)
+	if err := os.Chmod(filepath.Join(dir, "run-containers"), 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(filepath.Join(dir, "run-containers"), 0o700) })
+	writeFile(t, filepath.Join(dir, ".docker/config.json"),
+		`{"auths": {"reg.example": {"auth": "`+basic("user", "pw")+`"}}}`)
+	hook := test.NewGlobal()
+	t.Cleanup(hook.Reset)
+
+	cred, found, err := Lookup("reg.example", "", "")
+	if err != nil {
+		t.Fatalf("Lookup: %v", err)
+	}
+	if !found || cred.Username != "user" {
+		t.Errorf("Lookup = %+v, %v, want the credentials of docker's file", cred, found)
+	}
+	for _, e := range hook.AllEntries() {
+		if e.Level <= logrus.WarnLevel {
+			t.Errorf("unexpected %v: %s", e.Level, e.Message)
+		}
+	}
+	if _, err := Erase("reg.example", ""); err != nil {
+		t.Errorf("Erase with an unsearchable directory first: %v", err)
 	}
 }
