@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,8 +14,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// home points HOME at a fresh directory and clears every variable that
-// moves a credential file, so that no test reads the real ones.
+// home points HOME and /run/containers at fresh directories and clears
+// every variable that moves a credential file, so that no test reads the
+// real ones.
 func home(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -22,7 +24,23 @@ func home(t *testing.T) string {
 	for _, v := range []string{"XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "DOCKER_CONFIG", AuthFileEnv} {
 		t.Setenv(v, "")
 	}
+	saved := runContainersDir
+	runContainersDir = filepath.Join(dir, "run-containers")
+	t.Cleanup(func() { runContainersDir = saved })
 	return dir
+}
+
+// paths returns the paths of files, marking legacy ones.
+func paths(files []credentialFile) []string {
+	var out []string
+	for _, f := range files {
+		if f.legacy {
+			out = append(out, f.path+" (legacy)")
+		} else {
+			out = append(out, f.path)
+		}
+	}
+	return out
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -39,31 +57,118 @@ func basic(user, password string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
 }
 
-func TestSearchPaths(t *testing.T) {
+func TestSearchFiles(t *testing.T) {
 	dir := home(t)
 	t.Setenv("XDG_RUNTIME_DIR", "/run/user/1000")
 	want := []string{
 		"/run/user/1000/containers/auth.json",
 		filepath.Join(dir, ".config/containers/auth.json"),
 		filepath.Join(dir, ".docker/config.json"),
+		filepath.Join(dir, ".dockercfg") + " (legacy)",
 	}
-	if diff := cmp.Diff(want, SearchPaths("")); diff != "" {
+	if diff := cmp.Diff(want, paths(searchFiles(""))); diff != "" {
 		t.Errorf("default paths (-want +got):\n%s", diff)
+	}
+
+	// Docker's CLI reads ~/.dockercfg only when config.json is missing.
+	writeFile(t, filepath.Join(dir, ".docker/config.json"), `{}`)
+	if diff := cmp.Diff(want[:3], paths(searchFiles(""))); diff != "" {
+		t.Errorf("paths with a config.json (-want +got):\n%s", diff)
 	}
 
 	t.Setenv("XDG_CONFIG_HOME", "/cfg")
 	t.Setenv("DOCKER_CONFIG", "/dockercfg")
-	want = []string{"/run/user/1000/containers/auth.json", "/cfg/containers/auth.json", "/dockercfg/config.json"}
-	if diff := cmp.Diff(want, SearchPaths("")); diff != "" {
+	want = []string{"/run/user/1000/containers/auth.json", "/cfg/containers/auth.json", "/dockercfg/config.json",
+		filepath.Join(dir, ".dockercfg") + " (legacy)"}
+	if diff := cmp.Diff(want, paths(searchFiles(""))); diff != "" {
 		t.Errorf("paths with XDG_CONFIG_HOME and DOCKER_CONFIG (-want +got):\n%s", diff)
 	}
 
 	t.Setenv(AuthFileEnv, "/env/auth.json")
-	if diff := cmp.Diff([]string{"/env/auth.json"}, SearchPaths("")); diff != "" {
+	if diff := cmp.Diff([]string{"/env/auth.json"}, paths(searchFiles(""))); diff != "" {
 		t.Errorf("paths with REGISTRY_AUTH_FILE (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"/flag/auth.json"}, SearchPaths("/flag/auth.json")); diff != "" {
+	if diff := cmp.Diff([]string{"/flag/auth.json"}, paths(searchFiles("/flag/auth.json"))); diff != "" {
 		t.Errorf("paths with --authfile (-want +got):\n%s", diff)
+	}
+}
+
+func TestSearchFilesWithoutRuntimeDir(t *testing.T) {
+	dir := home(t)
+	want := filepath.Join(dir, "run-containers", strconv.Itoa(os.Getuid()), "auth.json")
+	if got := searchFiles("")[0].path; got != want {
+		t.Errorf("first file without XDG_RUNTIME_DIR = %s, want %s", got, want)
+	}
+}
+
+func TestLookupRunContainersFile(t *testing.T) {
+	dir := home(t)
+	writeFile(t, filepath.Join(dir, "run-containers", strconv.Itoa(os.Getuid()), "auth.json"),
+		`{"auths": {"reg.example": {"auth": "`+basic("podman", "runpw")+`"}}}`)
+	writeFile(t, filepath.Join(dir, ".docker/config.json"),
+		`{"auths": {"reg.example": {"auth": "`+basic("docker", "dockerpw")+`"}}}`)
+
+	cred, found, err := Lookup("reg.example", "", "")
+	if err != nil || !found {
+		t.Fatalf("Lookup: found %v, error %v", found, err)
+	}
+	if diff := cmp.Diff(Credential{Username: "podman", Password: "runpw"}, cred); diff != "" {
+		t.Errorf("credentials (-want +got):\n%s", diff)
+	}
+}
+
+func TestLookupLegacyDockercfg(t *testing.T) {
+	dir := home(t)
+	legacy := filepath.Join(dir, ".dockercfg")
+	writeFile(t, legacy, `{
+		"https://index.docker.io/v1/": {"auth": "`+basic("hub", "hubpw")+`", "email": "a@example.com"},
+		"https://reg.example:5000/v1/": {"auth": "`+basic("old", "oldpw")+`"}}`)
+
+	tests := []struct {
+		registry, repository string
+		want                 Credential
+	}{
+		{"docker.io", "library/busybox", Credential{Username: "hub", Password: "hubpw"}},
+		{"reg.example:5000", "team/app", Credential{Username: "old", Password: "oldpw"}},
+	}
+	for _, tc := range tests {
+		got, found, err := Lookup(tc.registry, tc.repository, "")
+		if err != nil || !found {
+			t.Errorf("Lookup(%s): found %v, error %v", tc.registry, found, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("Lookup(%s) (-want +got):\n%s", tc.registry, diff)
+		}
+	}
+
+	// Once config.json exists, docker ignores ~/.dockercfg.
+	writeFile(t, filepath.Join(dir, ".docker/config.json"), `{"auths": {}}`)
+	if _, found, err := Lookup("reg.example:5000", "", ""); found || err != nil {
+		t.Errorf("Lookup with a config.json: found %v, error %v; want neither", found, err)
+	}
+
+	// Logout removes the entry and keeps the legacy format.
+	if err := os.Remove(filepath.Join(dir, ".docker/config.json")); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := Erase("reg.example:5000", "")
+	if err != nil {
+		t.Fatalf("Erase: %v", err)
+	}
+	if diff := cmp.Diff([]string{legacy}, removed); diff != "" {
+		t.Errorf("Erase removed from (-want +got):\n%s", diff)
+	}
+	data, err := os.ReadFile(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries map[string]json.RawMessage
+	if err := json.Unmarshal(data, &entries); err != nil {
+		t.Fatalf("legacy file after Erase: %v\n%s", err, data)
+	}
+	if _, ok := entries["https://index.docker.io/v1/"]; !ok || len(entries) != 1 {
+		t.Errorf("legacy file after Erase = %s, want the Docker Hub entry alone, without a wrapper", data)
 	}
 }
 

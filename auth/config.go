@@ -17,6 +17,9 @@ import (
 // does not use, such as docker's proxies or psFormat.
 type configFile struct {
 	path string
+	// legacy marks a file in docker's old ~/.dockercfg format, which is
+	// the "auths" object alone, keyed by registry host.
+	legacy bool
 	// doc holds every top-level key, raw.
 	doc map[string]json.RawMessage
 	// auths holds each entry of "auths", raw, so that an entry's own
@@ -36,20 +39,30 @@ type authEntry struct {
 	IdentityToken string `json:"identitytoken,omitempty"`
 }
 
-// readConfig reads path. A missing file reads as an empty one.
-func readConfig(path string) (*configFile, error) {
-	c := &configFile{path: path, doc: map[string]json.RawMessage{}, auths: map[string]json.RawMessage{}}
-	data, err := os.ReadFile(path)
+// readConfig reads file. A missing file reads as an empty one.
+func readConfig(file credentialFile) (*configFile, error) {
+	path := file.path
+	c := &configFile{path: path, legacy: file.legacy, doc: map[string]json.RawMessage{}, auths: map[string]json.RawMessage{}}
+	data, err := readRegular(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read credential file: %w", err)
+		return nil, err
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return c, nil
 	}
 
+	if c.legacy {
+		if err := json.Unmarshal(data, &c.auths); err != nil {
+			return nil, fmt.Errorf("parse credential file %s: %w; fix or remove the file", path, err)
+		}
+		if c.auths == nil {
+			c.auths = map[string]json.RawMessage{}
+		}
+		return c, nil
+	}
 	if err := json.Unmarshal(data, &c.doc); err != nil {
 		return nil, fmt.Errorf("parse credential file %s: %w; fix or remove the file", path, err)
 	}
@@ -72,6 +85,17 @@ func readConfig(path string) (*configFile, error) {
 	return c, nil
 }
 
+// normalize returns the registry, or registry/repository, that an auths
+// key names. Keys of a legacy file name a registry alone, as podman reads
+// them, so any path in them is dropped.
+func (c *configFile) normalize(key string) string {
+	normalized := normalizeKey(key)
+	if c.legacy {
+		return Host(normalized)
+	}
+	return normalized
+}
+
 // helperFor returns the credential helper that stores credentials for
 // registry in this file: its credHelpers entry for the registry's host,
 // else credsStore, else "".
@@ -90,7 +114,7 @@ func (c *configFile) helperFor(registry string) string {
 func (c *configFile) lookupAuth(keys []string) (Credential, string, bool, error) {
 	for _, want := range keys {
 		for key, raw := range c.auths {
-			if normalizeKey(key) != want {
+			if c.normalize(key) != want {
 				continue
 			}
 			cred, err := decodeEntry(raw)
@@ -152,7 +176,7 @@ func (c *configFile) setAuth(registry string, cred Credential) error {
 func (c *configFile) removeAuth(registry string) bool {
 	removed := false
 	for key := range c.auths {
-		if normalizeKey(key) == registry {
+		if c.normalize(key) == registry {
 			delete(c.auths, key)
 			removed = true
 		}
@@ -177,12 +201,7 @@ func (c *configFile) write() error {
 	if resolved, err := filepath.EvalSymlinks(path); err == nil {
 		path = resolved
 	}
-	auths, err := json.Marshal(c.auths)
-	if err != nil {
-		return err
-	}
-	c.doc["auths"] = auths
-	data, err := json.MarshalIndent(c.doc, "", "\t")
+	data, err := c.marshal()
 	if err != nil {
 		return err
 	}
@@ -218,4 +237,18 @@ func (c *configFile) write() error {
 		return fmt.Errorf("write credential file %s: %w", path, err)
 	}
 	return nil
+}
+
+// marshal returns the document to write: the whole document with the new
+// auths, or for a legacy file the auths object alone.
+func (c *configFile) marshal() ([]byte, error) {
+	if c.legacy {
+		return json.MarshalIndent(c.auths, "", "\t")
+	}
+	auths, err := json.Marshal(c.auths)
+	if err != nil {
+		return nil, err
+	}
+	c.doc["auths"] = auths
+	return json.MarshalIndent(c.doc, "", "\t")
 }

@@ -2,14 +2,16 @@
 // docker and podman use, so that a login with either tool also serves
 // kist, and a login with kist also serves them.
 //
-// Credentials are read from, in this order:
+// Credentials are read from, in podman's order (containers-auth.json(5)):
 //
 //   - the file that --authfile or REGISTRY_AUTH_FILE names, and no other
 //     file, as podman does;
-//   - podman's $XDG_RUNTIME_DIR/containers/auth.json;
+//   - podman's $XDG_RUNTIME_DIR/containers/auth.json, or
+//     /run/containers/UID/auth.json when XDG_RUNTIME_DIR is unset;
 //   - podman's $XDG_CONFIG_HOME/containers/auth.json (default
 //     ~/.config/containers/auth.json);
-//   - docker's $DOCKER_CONFIG/config.json (default ~/.docker/config.json).
+//   - docker's $DOCKER_CONFIG/config.json (default ~/.docker/config.json);
+//   - docker's legacy ~/.dockercfg, only when config.json does not exist.
 //
 // The first file that has credentials for a registry wins. Within a file,
 // a credential helper named in credHelpers for the registry comes first,

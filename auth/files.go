@@ -2,37 +2,72 @@ package auth
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+
+	"github.com/kist-project/kist/rootless"
 )
 
 // AuthFileEnv names the environment variable that podman, skopeo and
 // kist read as the default of --authfile.
 const AuthFileEnv = "REGISTRY_AUTH_FILE"
 
-// SearchPaths returns the credential files in lookup order. A non-empty
-// authFile, or else $REGISTRY_AUTH_FILE, is the only file, as in podman.
-// Files that do not exist are listed too, since they may appear later.
-func SearchPaths(authFile string) []string {
+// credentialFile is one file of the lookup order.
+type credentialFile struct {
+	path string
+	// legacy marks docker's ~/.dockercfg, which contains the entries of
+	// "auths" without the wrapping object.
+	legacy bool
+}
+
+// searchFiles returns the credential files in lookup order, which is
+// podman's (containers-auth.json(5)): the primary file, podman's file
+// under XDG_CONFIG_HOME, docker's config.json, then ~/.dockercfg. A
+// non-empty authFile, or else $REGISTRY_AUTH_FILE, is the only file, as
+// in podman. Files that do not exist are listed too, since they may
+// appear later, except ~/.dockercfg, which docker's CLI reads only when
+// its config.json does not exist.
+func searchFiles(authFile string) []credentialFile {
 	if authFile == "" {
 		authFile = os.Getenv(AuthFileEnv)
 	}
 	if authFile != "" {
-		return []string{authFile}
+		return []credentialFile{{path: authFile}}
 	}
 
-	var paths []string
-	if runtime := os.Getenv("XDG_RUNTIME_DIR"); runtime != "" {
-		paths = append(paths, filepath.Join(runtime, "containers", "auth.json"))
-	}
+	files := []credentialFile{{path: primaryPath()}}
 	if config, err := configHome(); err == nil {
-		paths = append(paths, filepath.Join(config, "containers", "auth.json"))
+		files = append(files, credentialFile{path: filepath.Join(config, "containers", "auth.json")})
 	}
-	if docker, err := dockerConfigPath(); err == nil {
-		paths = append(paths, docker)
+	docker, err := dockerConfigPath()
+	if err != nil {
+		return files
 	}
-	return paths
+	files = append(files, credentialFile{path: docker})
+	if _, err := os.Stat(docker); errors.Is(err, fs.ErrNotExist) {
+		if home, err := homeDir(); err == nil {
+			files = append(files, credentialFile{path: filepath.Join(home, ".dockercfg"), legacy: true})
+		}
+	}
+	return files
 }
+
+// primaryPath returns podman's primary credential file on Linux:
+// $XDG_RUNTIME_DIR/containers/auth.json, or /run/containers/UID/auth.json
+// when XDG_RUNTIME_DIR is unset, as for root outside a login session.
+// UID is the caller's uid outside kist's user namespace.
+func primaryPath() string {
+	if runtime := os.Getenv("XDG_RUNTIME_DIR"); runtime != "" {
+		return filepath.Join(runtime, "containers", "auth.json")
+	}
+	return filepath.Join(runContainersDir, strconv.Itoa(rootless.HostUID()), "auth.json")
+}
+
+// runContainersDir contains podman's per-user directories for callers
+// without XDG_RUNTIME_DIR. Tests point it elsewhere.
+var runContainersDir = "/run/containers"
 
 // WritePath returns the file that login writes to and logout removes
 // from first: authFile, else $REGISTRY_AUTH_FILE, else docker's

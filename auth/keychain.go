@@ -32,7 +32,7 @@ func (c Credential) Authenticator() authn.Authenticator {
 	})
 }
 
-// Keychain finds credentials in the files that SearchPaths lists. It
+// Keychain finds credentials in the files that searchFiles lists. It
 // implements go-containerregistry's authn.Keychain.
 type Keychain struct {
 	// AuthFile, when set, is the only file read, as --authfile makes it.
@@ -60,16 +60,16 @@ func (k Keychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
 
 // Lookup returns the credentials for a repository of registry, or for
 // the whole registry when repository is empty, from the first file of
-// SearchPaths(authFile) that has them. It reports false when no file has
+// searchFiles(authFile) that has them. It reports false when no file has
 // any. A file that cannot be read or parsed is skipped with a warning.
 func Lookup(registry, repository, authFile string) (Credential, bool, error) {
 	keys := candidates(registry, repository)
-	for _, path := range SearchPaths(authFile) {
-		c, err := readConfig(path)
+	for _, file := range searchFiles(authFile) {
+		c, err := readConfig(file)
 		if err != nil {
 			// As docker does, a damaged file must not block pulls from
 			// registries that need no login. Login still fails on it.
-			warnOnce(path, err)
+			warnOnce(file.path, err)
 			continue
 		}
 		cred, found, err := c.lookup(registry, keys)

@@ -14,8 +14,9 @@ import (
 // and rename of the file one at a time and none drops another's entry.
 // The directory is locked, not the file, because each write replaces the
 // file by a rename. With create unset, a missing directory is not made
-// and nothing is locked, since it holds no file to change. The returned
-// function releases the lock.
+// and nothing is locked, since it holds no file to change. Nor is a
+// directory that the user may not open, such as one below a root-only
+// /run/containers. The returned function releases the lock.
 //
 // NOTE: only kist takes this lock. A docker or podman login that writes
 // the same file at the same moment can still drop an entry.
@@ -31,7 +32,7 @@ func lockDir(path string, create bool) (func(), error) {
 	}
 
 	f, err := os.Open(dir)
-	if !create && errors.Is(err, fs.ErrNotExist) {
+	if !create && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission)) {
 		return func() {}, nil
 	}
 	if err != nil {

@@ -23,7 +23,7 @@ func Store(registry string, cred Credential, authFile string) (string, error) {
 	}
 	defer unlock()
 
-	c, err := readConfig(path)
+	c, err := readConfig(credentialFile{path: path})
 	if err != nil {
 		return "", err
 	}
@@ -45,14 +45,14 @@ func Store(registry string, cred Credential, authFile string) (string, error) {
 }
 
 // Erase removes the credentials for registry from every file that
-// SearchPaths(authFile) lists and from the credential helpers those files
+// searchFiles(authFile) lists and from the credential helpers those files
 // configure for it, so that no file kist reads still logs it in. It
 // returns where credentials were removed, which is empty when there were
 // none.
 func Erase(registry, authFile string) ([]string, error) {
 	var removed []string
-	for _, path := range SearchPaths(authFile) {
-		from, err := eraseFrom(path, registry)
+	for _, file := range searchFiles(authFile) {
+		from, err := eraseFrom(file, registry)
 		removed = append(removed, from...)
 		if err != nil {
 			return removed, err
@@ -61,16 +61,17 @@ func Erase(registry, authFile string) ([]string, error) {
 	return removed, nil
 }
 
-// eraseFrom removes registry's credentials from the file path and from
-// the credential helper it configures, holding the file's lock.
-func eraseFrom(path, registry string) ([]string, error) {
+// eraseFrom removes registry's credentials from file and from the
+// credential helper it configures, holding the file's lock.
+func eraseFrom(file credentialFile, registry string) ([]string, error) {
+	path := file.path
 	unlock, err := lockDir(path, false)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 
-	c, err := readConfig(path)
+	c, err := readConfig(file)
 	if err != nil {
 		return nil, err
 	}
@@ -94,13 +95,13 @@ func eraseFrom(path, registry string) ([]string, error) {
 }
 
 // EraseAll removes every registry's credentials from the files that
-// SearchPaths(authFile) lists: the auths entries, and in the credential
+// searchFiles(authFile) lists: the auths entries, and in the credential
 // helpers the entries for the registries that the file names. The files'
 // other keys stay. It returns where credentials were removed.
 func EraseAll(authFile string) ([]string, error) {
 	var removed []string
-	for _, path := range SearchPaths(authFile) {
-		from, err := eraseAllFrom(path)
+	for _, file := range searchFiles(authFile) {
+		from, err := eraseAllFrom(file)
 		removed = append(removed, from...)
 		if err != nil {
 			return removed, err
@@ -109,16 +110,17 @@ func EraseAll(authFile string) ([]string, error) {
 	return removed, nil
 }
 
-// eraseAllFrom removes every registry's credentials from the file path
-// and from the credential helpers it configures, holding the file's lock.
-func eraseAllFrom(path string) ([]string, error) {
+// eraseAllFrom removes every registry's credentials from file and from
+// the credential helpers it configures, holding the file's lock.
+func eraseAllFrom(file credentialFile) ([]string, error) {
+	path := file.path
 	unlock, err := lockDir(path, false)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 
-	c, err := readConfig(path)
+	c, err := readConfig(file)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestAuthLoginPullLogout logs in with --password-stdin, pulls and runs
@@ -170,6 +171,10 @@ func TestAuthCredentialFiles(t *testing.T) {
 			env:   []string{"DOCKER_CONFIG=dockercfg"},
 		},
 		{
+			name:  "legacy dockercfg",
+			files: map[string]string{".dockercfg": legacyJSON("https://"+reg.addr+"/v1/", reg)},
+		},
+		{
 			name: "credential helper",
 			files: map[string]string{
 				".docker/config.json":   `{"credHelpers": {"` + reg.addr + `": "kiste2e"}}`,
@@ -196,6 +201,86 @@ func TestAuthCredentialFiles(t *testing.T) {
 				expectNoSecret(t, r, reg)
 				if r.code != 0 {
 					t.Errorf("pull with credentials from %s: exit %d, want 0\n%s", tc.name, r.code, r)
+				}
+			})
+		}
+	})
+}
+
+// TestAuthUnreadableCredentialFile pulls with credentials from docker's
+// config.json while podman's file before it cannot be read: the pull
+// warns once about that file, names the fix and goes on.
+func TestAuthUnreadableCredentialFile(t *testing.T) {
+	reg := startAuthRegistry(t)
+	ref := reg.pushBusybox(t, "unreadable/busybox")
+	certDir := "--cert-dir=" + reg.certDir
+	const podmanFile = "run/containers/auth.json"
+
+	cases := []struct {
+		name string
+		// spoil replaces the file at path, which belongs to id, with
+		// something that id cannot use.
+		spoil func(id *identity, path string) error
+		// warning is part of the expected warning, or "" for none.
+		warning func(id *identity) string
+	}{
+		{
+			// A file of mode 000 that belongs to the user is readable
+			// inside kist's user namespace, where the user is root, so
+			// the test takes a file of another user.
+			name: "owned by root",
+			spoil: func(id *identity, path string) error {
+				return os.Lchown(path, 0, 0)
+			},
+			warning: func(id *identity) string {
+				if id.uid == 0 {
+					return ""
+				}
+				return "cannot be read (permission denied); make it readable for your user"
+			},
+		},
+		{
+			name: "named pipe",
+			spoil: func(id *identity, path string) error {
+				if err := os.Remove(path); err != nil {
+					return err
+				}
+				if err := syscall.Mkfifo(path, 0o600); err != nil {
+					return err
+				}
+				return os.Lchown(path, int(id.uid), int(id.gid))
+			},
+			warning: func(*identity) string { return "is a named pipe (FIFO), not a regular file; remove it" },
+		},
+	}
+	forEachIdentity(t, func(t *testing.T, id *identity) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				id := id.fresh(t)
+				writeUserFile(t, id, podmanFile, `{}`, 0o600)
+				writeUserFile(t, id, ".docker/config.json", authsJSON(reg.addr, reg), 0o600)
+				path := filepath.Join(id.home, podmanFile)
+				if err := tc.spoil(id, path); err != nil {
+					t.Fatal(err)
+				}
+
+				r := id.run(t, call{
+					args:    []string{"pull", "-q", certDir, ref},
+					env:     []string{"XDG_RUNTIME_DIR=" + filepath.Join(id.home, "run")},
+					timeout: time.Minute,
+				})
+				expectNoSecret(t, r, reg)
+				if r.code != 0 {
+					t.Fatalf("pull: exit %d, want 0\n%s", r.code, r)
+				}
+				want := tc.warning(id)
+				if want == "" {
+					expectQuiet(t, r)
+					return
+				}
+				expectOneLine(t, r, want)
+				if !strings.Contains(r.stderr, path) {
+					t.Errorf("warning %q does not name %s", r.stderr, path)
 				}
 			})
 		}
@@ -292,6 +377,13 @@ func helperPath(id *identity) string {
 func helperJSON(reg *authRegistry) string {
 	data, _ := json.Marshal(map[string]string{"ServerURL": reg.addr, "Username": reg.user, "Secret": reg.password})
 	return string(data)
+}
+
+// legacyJSON is a ~/.dockercfg file with reg's credentials under key:
+// the entries of "auths" without the wrapping object.
+func legacyJSON(key string, reg *authRegistry) string {
+	encoded := base64.StdEncoding.EncodeToString([]byte(reg.user + ":" + reg.password))
+	return `{"` + key + `": {"auth": "` + encoded + `", "email": "kist@example.com"}}`
 }
 
 // authsJSON is a credential file with reg's credentials under key.

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"syscall"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -111,4 +113,62 @@ func hasCode(terr *transport.Error, codes ...transport.ErrorCode) bool {
 		}
 	}
 	return false
+}
+
+// resumeError reports why a broken blob download could not resume. Its
+// message names the blob and the registry already.
+type resumeError struct{ err error }
+
+func (e *resumeError) Error() string { return e.err.Error() }
+
+func (e *resumeError) Unwrap() error { return e.err }
+
+// downloadError reports a blob download that failed for good, after the
+// retries and resumed requests that the retry policy allows.
+type downloadError struct {
+	blob, host string
+	// offset is the number of bytes received. size is the blob's length,
+	// or -1 when no response contained it.
+	offset, size int64
+	attempts     int
+	cause        error
+	// timeout is the limit that ran out, or zero when cause is no
+	// time-out. stalled marks the limit on a gap in the data, as opposed
+	// to the wait for response headers.
+	timeout time.Duration
+	stalled bool
+}
+
+func (e *downloadError) Error() string {
+	return fmt.Sprintf("download blob %s from %s failed at %s: %s (%d attempts); check the network and that the registry is working, then pull again",
+		e.blob, e.host, e.progress(), e.happened(), e.attempts)
+}
+
+func (e *downloadError) Unwrap() error { return e.cause }
+
+// progress describes how far the download got.
+func (e *downloadError) progress() string {
+	switch {
+	case e.size >= 0:
+		return fmt.Sprintf("byte %d of %d", e.offset, e.size)
+	case e.offset == 0:
+		return "the start, before any data arrived"
+	}
+	return fmt.Sprintf("byte %d", e.offset)
+}
+
+// happened describes the last failure without the URL that net/http
+// puts in front of it.
+func (e *downloadError) happened() string {
+	switch {
+	case e.timeout > 0 && e.stalled:
+		return fmt.Sprintf("timed out after %v without data", e.timeout)
+	case e.timeout > 0:
+		return fmt.Sprintf("timed out after %v waiting for the response headers", e.timeout)
+	}
+	var urlErr *url.Error
+	if errors.As(e.cause, &urlErr) {
+		return urlErr.Err.Error()
+	}
+	return e.cause.Error()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -66,7 +67,7 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID, c
 
 	compressed, err := layer.Compressed()
 	if err != nil {
-		return info, fmt.Errorf("download layer %s: %w", digest, mismatch("layer "+digest.String(), err))
+		return info, downloadFailure(err, fmt.Errorf("download layer %s: %w", digest, mismatch("layer "+digest.String(), err)))
 	}
 	compressed = newProgressReader(compressed, layer, diffID, opts.OnProgress)
 	blob, err := st.NewBlobWriter(digest)
@@ -89,7 +90,7 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID, c
 
 	stats, err := extract(ctx, compressed, blob, filepath.Join(tmp.Path, "diff"), diffID, waitLower)
 	if err != nil {
-		return info, fmt.Errorf("unpack layer %s: %w", digest, mismatch("layer "+digest.String(), err))
+		return info, downloadFailure(err, fmt.Errorf("unpack layer %s: %w", digest, mismatch("layer "+digest.String(), err)))
 	}
 	if err := blob.Commit(); err != nil {
 		return info, fmt.Errorf("download layer %s: %w", digest, err)
@@ -110,6 +111,22 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID, c
 	}
 	logrus.Debugf("committed layer %s as %s", diffID, info.Key)
 	return info, nil
+}
+
+// downloadFailure returns the downloadError or resumeError in err, which
+// names the blob and how far the download got, in place of the chain of
+// readers and requests that wrapped it. Any other error is returned as
+// wrapped.
+func downloadFailure(err, wrapped error) error {
+	var download *downloadError
+	if errors.As(err, &download) {
+		return download
+	}
+	var resume *resumeError
+	if errors.As(err, &resume) {
+		return resume
+	}
+	return wrapped
 }
 
 // readAheadDepth is how many 32 KiB chunks of uncompressed layer may wait

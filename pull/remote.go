@@ -32,10 +32,11 @@ func RemoteOptions(ctx context.Context, opts Options) []remote.Option {
 // remoteOptions returns RemoteOptions with the retries and stall timeout
 // of r.
 func remoteOptions(ctx context.Context, opts Options, r resilience) []remote.Option {
+	keychain := auth.Keychain{AuthFile: opts.AuthFile}
 	return []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(auth.Keychain{AuthFile: opts.AuthFile}),
-		remote.WithTransport(&redirectLimit{next: &manifestLimit{next: r.wrap(newTransport(opts, r.headers))}}),
+		remote.WithAuthFromKeychain(keychain),
+		remote.WithTransport(&redirectLimit{next: &manifestLimit{next: r.wrap(newTransport(opts, r.headers), keychain)}}),
 		// retryTransport retries instead, honouring Retry-After.
 		remote.WithRetryStatusCodes(),
 		remote.WithRetryPredicate(retryOutside),

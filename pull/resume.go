@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sirupsen/logrus"
 )
 
@@ -21,14 +22,21 @@ import (
 // where it stopped, with a request for the rest ("Range: bytes=N-"). It
 // sits below go-containerregistry's authentication, so the range request
 // carries the same credentials and follows the same redirect as the
-// first, and a layer's Compressed() stream resumes without a byte read
-// twice. The digest checks of the reader stay as they are.
+// first. When the registry rejects those credentials, because a bearer
+// token expired, the range request authenticates again. A layer's
+// Compressed() stream thus resumes without a byte read twice, and the
+// digest checks of the reader stay as they are.
 type resumeTransport struct {
 	next   http.RoundTripper
 	policy retryPolicy
 	// stall is how long one read may wait for a byte before the
 	// download counts as broken.
 	stall time.Duration
+	// headers is the transport's response header timeout, for messages.
+	headers time.Duration
+	// keychain supplies the credentials when a range request needs a
+	// fresh token. Without it such a request fails.
+	keychain authn.Keychain
 }
 
 // defaultStall matches the transport's response header timeout: far
@@ -42,6 +50,13 @@ func (t *resumeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	stream, resp, err := t.open(req)
+	var noResponse *noResponseError
+	if errors.As(err, &noResponse) {
+		return nil, &downloadError{
+			blob: blobName(req), host: req.URL.Host, size: -1,
+			attempts: noResponse.attempts, cause: err, timeout: t.headers,
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -58,11 +73,16 @@ func (t *resumeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// open sends req with a context of its own, so that a stalled read can
-// cancel this request alone.
+// open sends req through t.next with a context of its own, so that a
+// stalled read can cancel this request alone.
 func (t *resumeTransport) open(req *http.Request) (*blobStream, *http.Response, error) {
+	return t.openWith(t.next, req)
+}
+
+// openWith is open through rt.
+func (t *resumeTransport) openWith(rt http.RoundTripper, req *http.Request) (*blobStream, *http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())
-	resp, err := t.next.RoundTrip(req.Clone(ctx))
+	resp, err := rt.RoundTrip(req.Clone(ctx))
 	if err != nil {
 		cancel()
 		return nil, nil, err
@@ -197,8 +217,7 @@ func (b *resumingBody) resume(cause error) error {
 	for {
 		b.failures++
 		if b.failures >= policy.attempts {
-			return fmt.Errorf("download blob %s from %s: %w after %d attempts at %s; check the network and the registry, then pull again",
-				b.blob, b.req.URL.Host, cause, policy.attempts, b.progress())
+			return b.failure(cause, policy.attempts)
 		}
 		wait := policy.wait(b.failures + 1)
 		logrus.Warnf("download blob %s from %s broke at %s: %v; resuming in %v (attempt %d of %d)",
@@ -215,31 +234,40 @@ func (b *resumingBody) resume(cause error) error {
 	}
 }
 
-// requestRest requests the blob from b.offset on.
+// requestRest requests the blob from b.offset on. The request carries
+// the credentials of the first. When the registry rejects them, as it
+// does once a bearer token has expired, the request is sent again with
+// fresh ones.
 func (b *resumingBody) requestRest() error {
-	// NOTE: the request carries the bearer token of the first request. A
-	// registry whose token expired since returns 401, which fails the pull.
 	req := b.req.Clone(b.ctx)
 	req.Header.Set("Range", "bytes="+strconv.FormatInt(b.offset, 10)+"-")
 	stream, resp, err := b.transport.open(req)
 	if err != nil {
 		return err
 	}
+	if resp.StatusCode == http.StatusUnauthorized && b.transport.keychain != nil && sentToRegistry(b.req) {
+		stream.close()
+		logrus.Warnf("download blob %s from %s: the registry rejected the credentials of the resumed request (HTTP 401); authenticating again",
+			b.blob, b.req.URL.Host)
+		if stream, resp, err = b.openReauthenticated(req); err != nil {
+			return err
+		}
+	}
 
 	start, ok := rangeStart(resp.Header.Get("Content-Range"))
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		stream.close()
-		return fmt.Errorf("download blob %s from %s: the connection broke at %s and the registry ignored the request for the rest (HTTP 200 to a Range request), so the download cannot resume; pull again",
-			b.blob, b.req.URL.Host, b.progress())
+		return &resumeError{fmt.Errorf("download blob %s from %s: the connection broke at %s and the registry ignored the request for the rest (HTTP 200 to a Range request), so the download cannot resume; pull again",
+			b.blob, b.req.URL.Host, b.progress())}
 	case resp.StatusCode != http.StatusPartialContent:
 		stream.close()
-		return fmt.Errorf("download blob %s from %s: the connection broke at %s and the request for the rest returned %s; pull again",
-			b.blob, b.req.URL.Host, b.progress(), resp.Status)
+		return &resumeError{fmt.Errorf("download blob %s from %s: the connection broke at %s and the request for the rest returned %s; pull again",
+			b.blob, b.req.URL.Host, b.progress(), resp.Status)}
 	case !ok || start != b.offset:
 		stream.close()
-		return fmt.Errorf("download blob %s from %s: requested the bytes from %d on, but the registry sent Content-Range %q; pull again",
-			b.blob, b.req.URL.Host, b.offset, resp.Header.Get("Content-Range"))
+		return &resumeError{fmt.Errorf("download blob %s from %s: requested the bytes from %d on, but the registry sent Content-Range %q; pull again",
+			b.blob, b.req.URL.Host, b.offset, resp.Header.Get("Content-Range"))}
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -249,6 +277,35 @@ func (b *resumingBody) requestRest() error {
 	}
 	b.stream = stream
 	return nil
+}
+
+// failure returns the error of a download that broke attempts times
+// without new data, the last time with cause.
+func (b *resumingBody) failure(cause error, attempts int) *downloadError {
+	e := &downloadError{
+		blob: b.blob, host: b.req.URL.Host, offset: b.offset, size: b.size,
+		attempts: attempts, cause: cause,
+	}
+	var noResponse *noResponseError
+	switch {
+	case errors.Is(cause, errStalled):
+		e.timeout, e.stalled = b.transport.stall, true
+	case errors.As(cause, &noResponse):
+		e.timeout = b.transport.headers
+	}
+	return e
+}
+
+// openReauthenticated sends req to the registry with fresh credentials,
+// in place of the Authorization header of the first request.
+func (b *resumingBody) openReauthenticated(req *http.Request) (*blobStream, *http.Response, error) {
+	rt, err := b.transport.reauthenticate(b.ctx, req)
+	if err != nil {
+		return nil, nil, &resumeError{fmt.Errorf("download blob %s from %s: %w", b.blob, b.req.URL.Host, err)}
+	}
+	fresh := req.Clone(b.ctx)
+	fresh.Header.Del("Authorization")
+	return b.transport.openWith(rt, fresh)
 }
 
 // progress describes how far the download got.

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sirupsen/logrus"
 )
 
@@ -145,10 +146,11 @@ type resilience struct {
 
 var defaultResilience = resilience{retry: defaultRetry, stall: defaultStall, headers: defaultHeaderTimeout}
 
-// wrap adds retries and resumed blob downloads to t.
-func (r resilience) wrap(t http.RoundTripper) http.RoundTripper {
+// wrap adds retries and resumed blob downloads to t. A resumed download
+// whose credentials expired authenticates again with keychain.
+func (r resilience) wrap(t http.RoundTripper, keychain authn.Keychain) http.RoundTripper {
 	retrying := &retryTransport{next: t, policy: r.retry}
-	return &resumeTransport{next: retrying, policy: r.retry, stall: r.stall}
+	return &resumeTransport{next: retrying, policy: r.retry, stall: r.stall, headers: r.headers, keychain: keychain}
 }
 
 // replayable reports whether req can be sent more than once.

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"os/user"
@@ -12,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 )
 
 // IDMap is the set of user and group ID mappings of a user namespace.
@@ -113,7 +116,8 @@ func appendRanges(m []specs.LinuxIDMapping, ranges []subIDRange) []specs.LinuxID
 }
 
 // readSubIDs returns the ranges that path grants to any of names, which
-// may be user names or numeric IDs, as shadow-utils accepts both.
+// may be user names or numeric IDs, as shadow-utils accepts both. A
+// missing file grants none.
 func readSubIDs(path string, names []string) ([]subIDRange, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -123,25 +127,64 @@ func readSubIDs(path string, names []string) ([]subIDRange, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return parseSubIDs(f, path, names)
+}
 
+// parseSubIDs reads lines of the form NAME:START:COUNT from r, which
+// was read from path, and returns the ranges granted to any of names.
+// Blank lines and lines starting with # are skipped. A malformed line is
+// skipped with a warning that names path and the line number, and the
+// other lines still count, as they do for shadow-utils' newuidmap, which
+// checks kist's ranges against the same file.
+//
+// NOTE: podman's own parser (containers/storage) rejects the whole file
+// on a line without three fields, so podman may map the caller alone
+// where kist maps the other lines' ranges.
+func parseSubIDs(r io.Reader, path string, names []string) ([]subIDRange, error) {
 	var ranges []subIDRange
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		fields := strings.Split(strings.TrimSpace(scanner.Text()), ":")
-		if len(fields) != 3 || !matchesAny(fields[0], names) {
+	scanner := bufio.NewScanner(r)
+	for number := 1; scanner.Scan(); number++ {
+		line := strings.TrimSpace(scanner.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		start, err1 := strconv.ParseUint(fields[1], 10, 32)
-		count, err2 := strconv.ParseUint(fields[2], 10, 32)
-		if err1 != nil || err2 != nil || count == 0 {
+		name, entry, err := parseSubIDLine(line)
+		if err != nil {
+			logrus.Warnf("%s line %d: %v; kist ignores the line, so fix it to the form NAME:START:COUNT, such as alice:100000:65536", path, number, err)
 			continue
 		}
-		ranges = append(ranges, subIDRange{start: uint32(start), count: uint32(count)})
+		if matchesAny(name, names) {
+			ranges = append(ranges, entry)
+		}
 	}
 	if err := scanner.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return ranges, nil
+}
+
+// parseSubIDLine parses one NAME:START:COUNT line. The range must fit in
+// 32-bit IDs, as the kernel's ID maps do.
+func parseSubIDLine(line string) (string, subIDRange, error) {
+	fields := strings.Split(line, ":")
+	if len(fields) != 3 {
+		return "", subIDRange{}, fmt.Errorf("invalid entry %q: has %d fields separated by colons, expected 3", line, len(fields))
+	}
+	if fields[0] == "" {
+		return "", subIDRange{}, fmt.Errorf("invalid entry %q: missing user name", line)
+	}
+	start, err := strconv.ParseUint(fields[1], 10, 32)
+	if err != nil {
+		return "", subIDRange{}, fmt.Errorf("invalid entry %q: start %q is not a number from 0 to %d", line, fields[1], uint32(math.MaxUint32))
+	}
+	count, err := strconv.ParseUint(fields[2], 10, 32)
+	if err != nil || count == 0 {
+		return "", subIDRange{}, fmt.Errorf("invalid entry %q: count %q is not a number from 1 to %d", line, fields[2], uint32(math.MaxUint32))
+	}
+	if start+count-1 > math.MaxUint32 {
+		return "", subIDRange{}, fmt.Errorf("invalid entry %q: the range ends past ID %d", line, uint32(math.MaxUint32))
+	}
+	return fields[0], subIDRange{start: uint32(start), count: uint32(count)}, nil
 }
 
 func matchesAny(s string, names []string) bool {
@@ -205,4 +248,27 @@ func (m IDMap) String() string {
 		return strings.Join(parts, ",")
 	}
 	return format(m.UIDs) + ";" + format(m.GIDs)
+}
+
+// HostUID returns the calling user's uid outside any user namespace, as
+// paths such as /run/containers/UID name it. Inside the namespace that
+// Reexec creates, os.Getuid returns 0 for every caller.
+func HostUID() int {
+	uid := os.Getuid()
+	ranges, err := readProcMap("/proc/self/uid_map")
+	if err != nil {
+		return uid
+	}
+	return int(hostID(ranges, uint32(uid)))
+}
+
+// hostID translates id inside a user namespace to the ID outside that
+// ranges map it to. An unmapped id is returned as it is.
+func hostID(ranges []specs.LinuxIDMapping, id uint32) uint32 {
+	for _, r := range ranges {
+		if id >= r.ContainerID && uint64(id) < uint64(r.ContainerID)+uint64(r.Size) {
+			return r.HostID + (id - r.ContainerID)
+		}
+	}
+	return id
 }

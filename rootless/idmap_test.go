@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 )
 
 func TestReadSubIDs(t *testing.T) {
@@ -92,6 +94,79 @@ func TestCheckSettings(t *testing.T) {
 		}
 		if err != nil && !strings.Contains(err.Error(), value) {
 			t.Errorf("error %q does not name the value %q", err, value)
+		}
+	}
+}
+
+func TestReadSubIDsWarnsOnMalformedLines(t *testing.T) {
+	content := strings.Join([]string{
+		"# ranges for the build users",
+		"",
+		"alice:100000:65536",
+		"alice:200000",         // line 4: two fields
+		"alice:x:10",           // line 5: start not a number
+		"alice:300000:0",       // line 6: empty range
+		"alice:4294967290:100", // line 7: past the last 32-bit ID
+		":400000:10",           // line 8: no name
+		"bob:500000:65536",
+		"alice:600000:10",
+	}, "\n")
+	path := filepath.Join(t.TempDir(), "subuid")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hook := logtest.NewGlobal()
+	defer hook.Reset()
+
+	got, err := readSubIDs(path, []string{"alice"})
+	if err != nil {
+		t.Fatalf("readSubIDs: %v", err)
+	}
+	want := []subIDRange{{100000, 65536}, {600000, 10}}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(subIDRange{})); diff != "" {
+		t.Errorf("ranges (-want +got):\n%s", diff)
+	}
+
+	wantWarnings := []struct{ line, problem string }{
+		{"line 4:", "has 2 fields"},
+		{"line 5:", `start "x"`},
+		{"line 6:", `count "0"`},
+		{"line 7:", "past ID 4294967295"},
+		{"line 8:", "missing user name"},
+	}
+	entries := hook.AllEntries()
+	if len(entries) != len(wantWarnings) {
+		t.Fatalf("got %d log entries, want %d: %v", len(entries), len(wantWarnings), entries)
+	}
+	for i, w := range wantWarnings {
+		entry := entries[i]
+		if entry.Level != logrus.WarnLevel {
+			t.Errorf("entry %d level = %v, want warning", i, entry.Level)
+		}
+		for _, part := range []string{path, w.line, w.problem, "NAME:START:COUNT"} {
+			if !strings.Contains(entry.Message, part) {
+				t.Errorf("warning %q does not contain %q", entry.Message, part)
+			}
+		}
+	}
+}
+
+func TestHostUIDOutsideNamespace(t *testing.T) {
+	// The tests run in the initial user namespace, where every uid maps
+	// to itself.
+	if got := HostUID(); got != os.Getuid() {
+		t.Errorf("HostUID() = %d, want %d", got, os.Getuid())
+	}
+}
+
+func TestHostIDTranslatesRanges(t *testing.T) {
+	ranges := []specs.LinuxIDMapping{
+		{ContainerID: 0, HostID: 1001, Size: 1},
+		{ContainerID: 1, HostID: 100000, Size: 65536},
+	}
+	for id, want := range map[uint32]uint32{0: 1001, 1: 100000, 65536: 165535, 70000: 70000} {
+		if got := hostID(ranges, id); got != want {
+			t.Errorf("hostID(%d) = %d, want %d", id, got, want)
 		}
 	}
 }
