@@ -70,6 +70,9 @@ func (s *Store) Usage() (DiskUsage, error) {
 			}
 			counted[key.Hex] = true
 			size := info.Size + fileSize(s.BlobPath(info.Digest))
+			for _, v := range info.Variants {
+				size += fileSize(s.BlobPath(v.Digest))
+			}
 			u.ImageBytes += size
 			if !activeLayers[key.Hex] {
 				u.ReclaimableImageBytes += size
