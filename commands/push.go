@@ -38,8 +38,9 @@ func pushCommand() *cli.Command {
 				Value: "gzip",
 			},
 			&cli.BoolFlag{
-				Name:  "force-compression",
-				Usage: "also recompress layers stored in another compression than --compression-format (default: true if --compression-format is set)",
+				Name:        "force-compression",
+				Usage:       "also recompress layers stored in another compression than --compression-format",
+				DefaultText: "true if --compression-format is set",
 			},
 		},
 		Action: pushImage,
@@ -64,7 +65,7 @@ func pushImage(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if compression.Compression == "zstd" && compression.ForceCompression && format == types.DockerManifestSchema2 {
+	if compression.Compression == "zstd" && format == types.DockerManifestSchema2 {
 		return fmt.Errorf("--compression-format zstd needs an OCI manifest, but --format is v2s2; use --format oci or leave --format unset")
 	}
 	source := c.Args().Get(0)

@@ -39,8 +39,8 @@ type PushOptions struct {
 	// Compression is the compression, "gzip" or "zstd", of the blob sent
 	// for a layer that is stored as plain tar. "" sends it as stored.
 	Compression blobimage.Compression
-	// ForceCompression also sends a layer stored in another compression
-	// in Compression.
+	// ForceCompression recompresses a layer that is stored in another
+	// compression into Compression too.
 	ForceCompression bool
 	// OnCompress, if set, is called before a layer is compressed, which
 	// reads the whole layer and may take a while.
