@@ -255,3 +255,25 @@ func TestImageKeepsPlainLayer(t *testing.T) {
 		t.Errorf("layer media type = %s, want %s", mt, types.DockerUncompressedLayer)
 	}
 }
+
+// TestImageSharedZstdLayerMakesOCI stores a Docker image whose layer a
+// zstd image brought first. Its own format cannot list the zstd blob, so
+// Image without a demanded format must write an OCI manifest.
+func TestImageSharedZstdLayerMakesOCI(t *testing.T) {
+	requireRoot(t)
+	st := openStore(t)
+	add(t, st, testImage(t, ti.OCI, ti.Zstd, "first"), "r/first:1")
+	rec := add(t, st, testImage(t, ti.Docker, ti.Gzip, "second"), "r/second:1")
+
+	img, err := Image(st, rec, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := img.Manifest(); err != nil || m.MediaType != types.OCIManifestSchema1 {
+		t.Errorf("manifest = %v, %v; want media type %s", m, err, types.OCIManifestSchema1)
+	}
+	if mt, _ := layerBlob(t, img); mt != types.OCILayerZStd {
+		t.Errorf("layer media type = %s, want %s", mt, types.OCILayerZStd)
+	}
+	expectCopies(t, img, rec)
+}
