@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -85,5 +86,48 @@ func TestAddLayerVariantMissingLayer(t *testing.T) {
 	err := st.AddLayerVariant(digestOf([]byte("absent")), v1.Descriptor{Digest: digestOf([]byte("variant"))})
 	if !errors.Is(err, ErrNotFound) {
 		t.Errorf("got %v, want ErrNotFound", err)
+	}
+}
+
+// A recorded variant is a blob of the layer, so system df counts it, and
+// garbage collection keeps it while an image uses the layer.
+func TestLayerVariantCountedAndKept(t *testing.T) {
+	st := openTest(t)
+	diffID := commitSizedLayer(t, st, "layer", 100)
+	img := Image{ID: digestOf([]byte("a")), Manifest: digestOf([]byte("ma")), Layers: []v1.Hash{diffID}, Created: time.Unix(1, 0)}
+	if err := st.AddImage(img, "r/a:1", ""); err != nil {
+		t.Fatal(err)
+	}
+	content := []byte("compressed layer")
+	variant := v1.Descriptor{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Size: int64(len(content)), Digest: digestOf(content)}
+	if err := st.PutBlob(variant.Digest, content); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddLayerVariant(diffID, variant); err != nil {
+		t.Fatal(err)
+	}
+
+	u, err := st.Usage()
+	if err != nil {
+		t.Fatalf("Usage: %v", err)
+	}
+	if want := int64(100 + len(content)); u.ImageBytes != want {
+		t.Errorf("image bytes = %d, want %d: the layer plus its variant", u.ImageBytes, want)
+	}
+	if _, err := st.CollectGarbage(); err != nil {
+		t.Fatal(err)
+	}
+	if !st.HasBlob(variant.Digest) {
+		t.Errorf("garbage collection removed the variant of a used layer")
+	}
+
+	if _, err := st.RemoveImage("r/a:1", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CollectGarbage(); err != nil {
+		t.Fatal(err)
+	}
+	if st.HasBlob(variant.Digest) {
+		t.Errorf("garbage collection kept the variant of a removed layer")
 	}
 }
