@@ -6,10 +6,12 @@ import (
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/urfave/cli/v2"
 
+	"github.com/kist-project/kist/blobimage"
 	"github.com/kist-project/kist/pull"
 	"github.com/kist-project/kist/store"
 	"github.com/kist-project/kist/stored"
@@ -30,6 +32,16 @@ func pushCommand() *cli.Command {
 			certDirFlag(),
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "manifest format: oci or v2s2 (default: the image's own)"},
+			&cli.StringFlag{
+				Name:  "compression-format",
+				Usage: "compress layers stored as plain tar with gzip or zstd; a zstd layer makes the manifest OCI unless --format is set",
+				Value: "gzip",
+			},
+			&cli.BoolFlag{
+				Name:        "force-compression",
+				Usage:       "also recompress layers stored in another compression than --compression-format",
+				DefaultText: "true if --compression-format is set",
+			},
 		},
 		Action: stopOnSignal("push", pushImage),
 	}
@@ -48,6 +60,13 @@ func pushImage(c *cli.Context) error {
 		format = types.DockerManifestSchema2
 	default:
 		return fmt.Errorf("invalid --format %q: use oci or v2s2", c.String("format"))
+	}
+	compression, err := pushCompression(c)
+	if err != nil {
+		return err
+	}
+	if compression.Compression == "zstd" && format == types.DockerManifestSchema2 {
+		return fmt.Errorf("--compression-format zstd needs an OCI manifest, but --format is v2s2; use --format oci or leave --format unset")
 	}
 	source := c.Args().Get(0)
 	destination := c.Args().Get(1)
@@ -90,14 +109,18 @@ func pushImage(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	img, err := stored.Image(st, rec, format)
+	if !c.Bool("quiet") {
+		fmt.Fprintf(os.Stderr, "Pushing %s to %s\n", source, ref.Name())
+		compression.OnCompress = func(diffID v1.Hash, c blobimage.Compression) {
+			fmt.Fprintf(os.Stderr, "Compressing layer %s with %s\n", diffID.Hex[:12], c)
+		}
+	}
+	compression.Format = format
+	img, err := stored.PushImage(st, rec, compression)
 	if err != nil {
 		return err
 	}
 
-	if !c.Bool("quiet") {
-		fmt.Fprintf(os.Stderr, "Pushing %s to %s\n", source, ref.Name())
-	}
 	opts := pull.RemoteOptions(c.Context, pull.Options{
 		Insecure: insecure,
 		CertDir:  c.String("cert-dir"),
@@ -112,4 +135,22 @@ func pushImage(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "%s@%s\n", ref.Context().Name(), digest)
 	return nil
+}
+
+// pushCompression reads --compression-format and --force-compression.
+// As in podman, setting --compression-format turns --force-compression
+// on unless it is given too.
+func pushCompression(c *cli.Context) (stored.PushOptions, error) {
+	opts := stored.PushOptions{
+		Compression:      blobimage.Compression(c.String("compression-format")),
+		ForceCompression: c.IsSet("compression-format"),
+	}
+	if c.IsSet("force-compression") {
+		opts.ForceCompression = c.Bool("force-compression")
+	}
+	switch opts.Compression {
+	case "gzip", "zstd":
+		return opts, nil
+	}
+	return opts, fmt.Errorf("invalid --compression-format %q: use gzip or zstd", opts.Compression)
 }

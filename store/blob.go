@@ -78,14 +78,25 @@ func (s *Store) NewBlobWriter(d v1.Hash) (*BlobWriter, error) {
 	if d.Algorithm != "sha256" {
 		return nil, fmt.Errorf("store blob %s: unsupported digest algorithm %q", d, d.Algorithm)
 	}
-	t, err := s.newTemp("blob-" + d.Hex[:12])
+	return s.newBlobWriter(d, "blob-"+d.Hex[:12])
+}
+
+// NewDerivedBlobWriter starts writing a blob whose digest is not known
+// in advance, such as a layer that kist compresses itself. Commit stores
+// it under the digest of what was written, and Digest then returns it.
+func (s *Store) NewDerivedBlobWriter() (*BlobWriter, error) {
+	return s.newBlobWriter(v1.Hash{}, "blob-derived")
+}
+
+func (s *Store) newBlobWriter(d v1.Hash, prefix string) (*BlobWriter, error) {
+	t, err := s.newTemp(prefix)
 	if err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(t.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		t.release()
-		return nil, fmt.Errorf("store blob %s: %w", d, err)
+		return nil, fmt.Errorf("store blob %s: %w", prefix, err)
 	}
 	return &BlobWriter{store: s, digest: d, temp: t, f: f, hash: sha256.New()}, nil
 }
@@ -107,10 +118,20 @@ func (w *BlobWriter) Write(p []byte) (int, error) {
 // Size returns the number of bytes written so far.
 func (w *BlobWriter) Size() int64 { return w.n }
 
+// Digest returns the blob's digest: the one given to NewBlobWriter, or
+// for a NewDerivedBlobWriter the digest of the content once Commit has
+// succeeded.
+func (w *BlobWriter) Digest() v1.Hash { return w.digest }
+
 // Commit verifies the digest, syncs the file and renames it into the
-// blob directory.
+// blob directory. A blob of NewDerivedBlobWriter takes the digest of its
+// content. If a blob with that digest is already stored, the rename
+// replaces it with identical content.
 func (w *BlobWriter) Commit() error {
 	got := hex.EncodeToString(w.hash.Sum(nil))
+	if w.digest.Hex == "" {
+		w.digest = v1.Hash{Algorithm: "sha256", Hex: got}
+	}
 	if got != w.digest.Hex {
 		w.Abort()
 		return fmt.Errorf("blob %s: %w: content has digest sha256:%s", w.digest, ErrDigestMismatch, got)

@@ -3,7 +3,7 @@
 //
 // Layout under the root:
 //
-//	blobs/sha256/<hex>          content-addressed blobs: manifests, configs, compressed layers
+//	blobs/sha256/<hex>          content-addressed blobs: manifests, configs, layers
 //	layers/sha256/<hex>/diff/   one unpacked layer per diff ID, in overlayfs form
 //	layers/sha256/<hex>/layer.json
 //	images.json                 images by ID and the names that point at them

@@ -62,7 +62,7 @@ func (s *Store) CollectGarbage() (Reclaimed, error) {
 
 // references returns the hex digests of the layers (by key) and blobs
 // that images and containers use. Every kept layer keeps the blob it was
-// unpacked from.
+// unpacked from and its recorded variants.
 func (s *Store) references() (layers, blobs map[string]bool, err error) {
 	layers, blobs = map[string]bool{}, map[string]bool{}
 	idx, err := s.readIndex()
@@ -74,9 +74,7 @@ func (s *Store) references() (layers, blobs map[string]bool, err error) {
 		blobs[img.Manifest.Hex] = true
 		for _, key := range s.LayerKeys(img.Layers) {
 			layers[key.Hex] = true
-			if info, err := s.Layer(key); err == nil {
-				blobs[info.Digest.Hex] = true
-			}
+			s.keepLayerBlobs(key, blobs)
 		}
 	}
 
@@ -90,12 +88,23 @@ func (s *Store) references() (layers, blobs map[string]bool, err error) {
 			// A later pull of an image with this layer reuses it without
 			// downloading, and saving or pushing that image needs the
 			// blob the layer was unpacked from.
-			if info, err := s.Layer(key); err == nil {
-				blobs[info.Digest.Hex] = true
-			}
+			s.keepLayerBlobs(key, blobs)
 		}
 	}
 	return layers, blobs, nil
+}
+
+// keepLayerBlobs adds to blobs the blob that the layer with the given key
+// was unpacked from and the variants recorded for it.
+func (s *Store) keepLayerBlobs(key v1.Hash, blobs map[string]bool) {
+	info, err := s.Layer(key)
+	if err != nil {
+		return
+	}
+	blobs[info.Digest.Hex] = true
+	for _, v := range info.Variants {
+		blobs[v.Digest.Hex] = true
+	}
 }
 
 // sweepDir removes the entries of dir that keep does not want, calling

@@ -36,6 +36,10 @@ type LayerInfo struct {
 	// Key is the name of the layer's directory: DiffID, or the chain ID
 	// when DependsOnLower is set.
 	Key v1.Hash `json:"key"`
+	// Variants are blobs of the same layer in another compression, which
+	// kist made for a push. Recording them lets a later push send the
+	// same blobs, and garbage collection keeps them with the layer.
+	Variants []v1.Descriptor `json:"variants,omitempty"`
 }
 
 // LayerDir returns the directory of the unpacked layer with the given

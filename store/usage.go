@@ -80,7 +80,7 @@ func (s *Store) Usage() (DiskUsage, error) {
 				continue
 			}
 			counted[key.Hex] = true
-			size := info.Size + fileSize(s.BlobPath(info.Digest))
+			size := s.layerBytes(info)
 			u.ImageBytes += size
 			if !activeLayers[key.Hex] {
 				u.ReclaimableImageBytes += size
@@ -143,9 +143,19 @@ func (s *Store) uncountedLayerBytes(diffIDs []v1.Hash, counted map[string]bool) 
 			continue
 		}
 		counted[key.Hex] = true
-		total += info.Size + fileSize(s.BlobPath(info.Digest))
+		total += s.layerBytes(info)
 	}
 	return total
+}
+
+// layerBytes returns the size of an unpacked layer's files plus its blob
+// and the variants recorded for it.
+func (s *Store) layerBytes(info LayerInfo) int64 {
+	size := info.Size + fileSize(s.BlobPath(info.Digest))
+	for _, v := range info.Variants {
+		size += fileSize(s.BlobPath(v.Digest))
+	}
+	return size
 }
 
 func fileSize(path string) int64 {

@@ -5,7 +5,6 @@ package stored
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -30,6 +29,32 @@ import (
 // The caller holds st.UseLayers while it reads the image, so garbage
 // collection cannot remove a blob in the meantime.
 func Image(st *store.Store, rec store.Image, format types.MediaType) (v1.Image, error) {
+	return PushImage(st, rec, PushOptions{Format: format})
+}
+
+// PushOptions selects how PushImage serves a stored image.
+type PushOptions struct {
+	// Format is the manifest format, as for Image.
+	Format types.MediaType
+	// Compression is the compression, "gzip" or "zstd", of the blob sent
+	// for a layer that is stored as plain tar. "" sends it as stored.
+	Compression blobimage.Compression
+	// ForceCompression recompresses a layer that is stored in another
+	// compression into Compression too.
+	ForceCompression bool
+	// OnCompress, if set, is called before a layer is compressed, which
+	// reads the whole layer and may take a while.
+	OnCompress func(diffID v1.Hash, c blobimage.Compression)
+}
+
+// PushImage returns the stored image rec as Image does, with the layers
+// that opts selects compressed. A compressed layer is written to the
+// store before PushImage returns, because the manifest needs its digest
+// and size, and it is recorded for the layer, so a second push of the
+// image sends the same manifest. The config and its diff IDs stay as they
+// are. Without a demanded format, an image with a zstd layer gets an OCI
+// manifest, because the Docker schema 2 format has no zstd media type.
+func PushImage(st *store.Store, rec store.Image, opts PushOptions) (v1.Image, error) {
 	name := rec.ID.Hex[:12]
 	manifest, err := st.ReadBlob(rec.Manifest)
 	if err != nil {
@@ -47,13 +72,17 @@ func Image(st *store.Store, rec store.Image, format types.MediaType) (v1.Image, 
 		return nil, fmt.Errorf("image %s: its manifest lists %d layers but the store records %d", name, len(parsed.Layers), len(rec.Layers))
 	}
 
-	layers, err := storedLayers(st, rec)
+	layers, err := servedLayers(st, rec, opts)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", name, err)
 	}
 
+	format := opts.Format
 	if format == "" {
 		format = parsed.MediaType
+		if hasZstd(layers) {
+			format = types.OCIManifestSchema1
+		}
 	}
 	same := format == parsed.MediaType
 	for i, l := range layers {
@@ -68,9 +97,17 @@ func Image(st *store.Store, rec store.Image, format types.MediaType) (v1.Image, 
 	return rewrite(name, config, layers, format)
 }
 
-// rewrite builds a new manifest of format for layers. Keeping a Docker
-// schema 2 manifest is impossible when a layer is zstd-compressed, so
-// the image then becomes an OCI image unless the caller demanded schema 2.
+func hasZstd(layers []blobimage.Layer) bool {
+	for _, l := range layers {
+		if blobimage.CompressionOf(l.Descriptor.MediaType) == "zstd" {
+			return true
+		}
+	}
+	return false
+}
+
+// rewrite builds a new manifest of format for layers. A Docker schema 2
+// manifest cannot list a zstd layer, so rewrite returns an error then.
 func rewrite(name string, config []byte, layers []blobimage.Layer, format types.MediaType) (v1.Image, error) {
 	for i := range layers {
 		d := &layers[i].Descriptor
@@ -83,10 +120,32 @@ func rewrite(name string, config []byte, layers []blobimage.Layer, format types.
 	return blobimage.New(config, layers, format)
 }
 
+// servedLayers describes the blob that is served for each layer of rec.
+func servedLayers(st *store.Store, rec store.Image, opts PushOptions) ([]blobimage.Layer, error) {
+	stored, err := storedLayers(st, rec)
+	if err != nil {
+		return nil, err
+	}
+	layers := make([]blobimage.Layer, len(stored))
+	for i, sl := range stored {
+		if layers[i], err = pushLayer(st, sl, opts); err != nil {
+			return nil, err
+		}
+	}
+	return layers, nil
+}
+
+// storedLayer is the blob that one layer was unpacked from.
+type storedLayer struct {
+	Layer blobimage.Layer
+	// Key names the layer's directory in the store.
+	Key v1.Hash
+}
+
 // storedLayers describes the blob each layer of rec was unpacked from.
-func storedLayers(st *store.Store, rec store.Image) ([]blobimage.Layer, error) {
+func storedLayers(st *store.Store, rec store.Image) ([]storedLayer, error) {
 	keys := st.LayerKeys(rec.Layers)
-	layers := make([]blobimage.Layer, len(keys))
+	layers := make([]storedLayer, len(keys))
 	for i, key := range keys {
 		info, err := st.Layer(key)
 		if err != nil {
@@ -101,17 +160,12 @@ func storedLayers(st *store.Store, rec store.Image) ([]blobimage.Layer, error) {
 				"remove the image and the containers that use the layer, then pull the image again: %w",
 				info.Digest, rec.Layers[i], err)
 		}
-		// TODO: compress plain tar blobs, which a docker-archive load
-		// stores, before a push; they are sent uncompressed now.
 		mt := types.MediaType(info.MediaType)
 		if mt == "" {
 			mt = types.DockerLayer
 		}
-		layers[i] = blobimage.Layer{
-			Descriptor: v1.Descriptor{Digest: info.Digest, Size: fi.Size(), MediaType: mt},
-			DiffID:     rec.Layers[i],
-			Open:       func() (io.ReadCloser, error) { return os.Open(path) },
-		}
+		d := v1.Descriptor{Digest: info.Digest, Size: fi.Size(), MediaType: mt}
+		layers[i] = storedLayer{Layer: blobLayer(st, d, rec.Layers[i]), Key: key}
 	}
 	return layers, nil
 }
