@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -34,6 +36,11 @@ func writeArchive(ctx context.Context, c *cli.Context, st *store.Store, output s
 
 	if output == "" {
 		return writeTo(c.App.Writer)
+	}
+	if fd, ok := ownDescriptor(output); ok {
+		// Reopening the descriptor's pipe by its /proc path would need
+		// permission on the pipe, which one made by another user lacks.
+		return writeTo(os.NewFile(uintptr(fd), output))
 	}
 	target, info, err := resolveOutput(output)
 	if err != nil {
@@ -75,9 +82,41 @@ func saveTempDir(st *store.Store) (scratchDir, error) {
 	return scratchDir{path: dir, remove: func() { _ = os.RemoveAll(dir) }}, nil
 }
 
+// ownDescriptor reports whether output, or a symlink it leads to, names
+// one of kist's own open file descriptors, as /dev/stdout, /dev/fd/N and
+// /proc/self/fd/N do, and returns its number.
+func ownDescriptor(output string) (int, bool) {
+	path := output
+	// 40 is the limit on symlinks in one lookup in Linux
+	// (MAXSYMLINKS in include/linux/namei.h).
+	for range 40 {
+		for _, dir := range []string{"/proc/self/fd/", "/dev/fd/"} {
+			if n, err := strconv.Atoi(strings.TrimPrefix(path, dir)); err == nil && strings.HasPrefix(path, dir) && n >= 0 {
+				_, err := unix.FcntlInt(uintptr(n), unix.F_GETFD, 0)
+				return n, err == nil
+			}
+		}
+		link, err := os.Readlink(path)
+		if err != nil {
+			return 0, false
+		}
+		if !filepath.IsAbs(link) {
+			link = filepath.Join(filepath.Dir(path), link)
+		}
+		path = link
+	}
+	return 0, false
+}
+
 // resolveOutput follows symlinks at output and returns the path they
 // lead to and its file info, or nil info when nothing exists there yet.
 func resolveOutput(output string) (string, fs.FileInfo, error) {
+	// A link of /proc/PID/fd, such as /dev/stdout, names a pipe or socket
+	// that no path reaches. The kernel follows it when output is opened,
+	// so an existing file that is not a regular one is used as named.
+	if info, err := os.Stat(output); err == nil && !info.Mode().IsRegular() && !info.IsDir() {
+		return output, info, nil
+	}
 	target, err := filepath.EvalSymlinks(output)
 	if errors.Is(err, fs.ErrNotExist) {
 		return danglingTarget(output)

@@ -140,6 +140,14 @@ func TestSaveStdout(t *testing.T) {
 		if !strings.Contains(saved.stdout, "manifest.json") {
 			t.Fatalf("stdout of kist save contains no manifest.json")
 		}
+		// Links of /proc/self/fd name the pipe that stdout is, which no
+		// path reaches, so kist must open them as they are.
+		for _, output := range []string{"/dev/stdout", "/proc/self/fd/1"} {
+			r := mustSucceed(t, saver, "save", "-o", output, ref)
+			if r.stdout != saved.stdout {
+				t.Errorf("save -o %s wrote %d bytes to the stdout pipe, want the %d of kist save", output, len(r.stdout), len(saved.stdout))
+			}
+		}
 		expectNoLeftovers(t, saver.store())
 
 		var gzipped bytes.Buffer
