@@ -1,10 +1,14 @@
 package store
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,40 +27,71 @@ func (s *Store) lock(name string) (*Lock, error) {
 // flock blocks until it holds the lock named name in mode, LOCK_EX or
 // LOCK_SH.
 func (s *Store) flock(name string, mode int) (*Lock, error) {
-	path := s.path("locks", name+".lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", filepath.Base(path), err)
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), mode)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
-	}
-	return &Lock{f: f}, nil
+	l, _, err := s.lockFile(name, mode)
+	return l, err
 }
 
 // tryLock takes the lock named name if it is free, and reports whether it
 // did.
 func (s *Store) tryLock(name string) (*Lock, bool, error) {
+	return s.lockFile(name, unix.LOCK_EX|unix.LOCK_NB)
+}
+
+// lockFile takes the flock of the lock file for name in mode. With
+// LOCK_NB it returns false if another process holds the lock.
+//
+// Garbage collection removes lock files (see removeLayerLocks), so a
+// process may be granted the flock of a file that has just been unlinked,
+// while a later process creates a new file at the same path and locks
+// that one. lockFile therefore checks that the locked file is still the
+// one at the path, and opens the path again if it is not.
+func (s *Store) lockFile(name string, mode int) (*Lock, bool, error) {
 	path := s.path("locks", name+".lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, false, fmt.Errorf("open lock %s: %w", filepath.Base(path), err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
+	for {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return nil, false, fmt.Errorf("open lock %s: %w", filepath.Base(path), err)
+		}
+		for {
+			err = unix.Flock(int(f.Fd()), mode)
+			if err != unix.EINTR {
+				break
+			}
+		}
 		if err == unix.EWOULDBLOCK {
+			f.Close()
 			return nil, false, nil
 		}
-		return nil, false, &os.PathError{Op: "flock", Path: path, Err: err}
+		if err != nil {
+			f.Close()
+			return nil, false, &os.PathError{Op: "flock", Path: path, Err: err}
+		}
+		current, err := isFileAt(f, path)
+		if err != nil {
+			f.Close()
+			return nil, false, err
+		}
+		if current {
+			return &Lock{f: f}, true, nil
+		}
+		f.Close()
 	}
-	return &Lock{f: f}, true, nil
+}
+
+// isFileAt reports whether path still names the open file f.
+func isFileAt(f *os.File, path string) (bool, error) {
+	held, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	named, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(held, named), nil
 }
 
 // Unlock releases the lock.
@@ -75,4 +110,33 @@ func (l *Lock) Unlock() {
 // block each other.
 func (s *Store) UseLayers() (*Lock, error) {
 	return s.flock("gc", unix.LOCK_SH)
+}
+
+// removeLayerLocks removes the lock files of layers that no process
+// holds or waits for. The files hold no data, and the next pull of a
+// layer creates its lock file again. A process that opened a lock file
+// before it was removed finds out in lockFile and opens the new one, so
+// mutual exclusion holds.
+func (s *Store) removeLayerLocks() {
+	entries, err := os.ReadDir(s.path("locks"))
+	if err != nil {
+		logrus.Debugf("list lock files: %v", err)
+		return
+	}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".lock")
+		if !ok || !strings.HasPrefix(name, "layer-") {
+			continue
+		}
+		l, free, err := s.tryLock(name)
+		if err != nil || !free {
+			continue
+		}
+		// Unlink while holding the flock: a process granted the flock
+		// after this sees the file gone and opens the path again.
+		if err := os.Remove(s.path("locks", e.Name())); err != nil {
+			logrus.Debugf("remove lock file %s: %v", e.Name(), err)
+		}
+		l.Unlock()
+	}
 }
