@@ -113,7 +113,7 @@ func (s *Store) UseLayers() (*Lock, error) {
 }
 
 // removeLayerLocks removes the lock files of layers that no process
-// holds or waits for. The files hold no data, and the next pull of a
+// holds or waits for. The files contain no data, and the next pull of a
 // layer creates its lock file again. A process that opened a lock file
 // before it was removed finds out in lockFile and opens the new one, so
 // mutual exclusion holds.
@@ -132,8 +132,8 @@ func (s *Store) removeLayerLocks() {
 		if err != nil || !free {
 			continue
 		}
-		// Unlink while holding the flock: a process granted the flock
-		// after this sees the file gone and opens the path again.
+		// Unlink while holding the flock, so a process that is granted
+		// the flock afterwards finds the path changed and opens it again.
 		if err := os.Remove(s.path("locks", e.Name())); err != nil {
 			logrus.Debugf("remove lock file %s: %v", e.Name(), err)
 		}

@@ -50,7 +50,7 @@ type Stats struct {
 
 	// SkippedDevices names the device nodes that mknod rejected with
 	// EPERM, as it does in a user namespace, so the caller can warn about
-	// them with the layer's digest.
+	// them with the layer's diff ID.
 	SkippedDevices []string
 
 	// OpaqueRoot reports an opaque marker on the layer root. Linux 6.18
