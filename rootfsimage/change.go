@@ -39,19 +39,28 @@ func instructionLines(change string) []string {
 			continue
 		}
 		current.WriteString(line)
-		instruction := strings.TrimSpace(current.String())
+		lines = appendInstruction(lines, current.String())
 		current.Reset()
-		if instruction != "" && !strings.HasPrefix(instruction, "#") {
-			lines = append(lines, instruction)
-		}
 	}
-	return lines
+	// A backslash on the last line ends the instruction, as at the end of
+	// a Dockerfile.
+	return appendInstruction(lines, current.String())
+}
+
+func appendInstruction(lines []string, line string) []string {
+	instruction := strings.TrimSpace(line)
+	if instruction == "" || strings.HasPrefix(instruction, "#") {
+		return lines
+	}
+	return append(lines, instruction)
 }
 
 // applyInstruction applies one instruction, such as "ENV A=1", to cfg.
 func applyInstruction(cfg *v1.Config, instruction string) error {
-	keyword, args, _ := strings.Cut(instruction, " ")
-	args = strings.TrimSpace(args)
+	keyword, args := instruction, ""
+	if i := strings.IndexAny(instruction, " \t"); i >= 0 {
+		keyword, args = instruction[:i], strings.TrimSpace(instruction[i+1:])
+	}
 	keyword = strings.ToUpper(keyword)
 	if args == "" {
 		return fmt.Errorf("%s needs an argument", keyword)

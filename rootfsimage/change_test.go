@@ -33,6 +33,8 @@ func TestApply(t *testing.T) {
 		{"ENV A=1 \\  \n  B=2", v1.Config{Env: []string{"A=1", "B=2"}}},
 		{"ENV A=1\nLABEL l=v", v1.Config{Env: []string{"A=1"}, Labels: map[string]string{"l": "v"}}},
 		{"# comment\n\nUSER app", v1.Config{User: "app"}},
+		{"USER app \\", v1.Config{User: "app"}},
+		{"ENV\tA=1", v1.Config{Env: []string{"A=1"}}},
 		{`ENV EMPTY=`, v1.Config{Env: []string{"EMPTY="}}},
 		{`LABEL empty=""`, v1.Config{Labels: map[string]string{"empty": ""}}},
 		{`STOPSIGNAL 9`, v1.Config{StopSignal: "9"}},
