@@ -68,6 +68,10 @@ func TestHostileArchives(t *testing.T) {
 		}, "is not a valid image name"},
 		{"neither format", []testMember{regular("hello", "x")}, "neither a docker-archive"},
 		{"only directories", []testMember{{name: "d/", typeflag: tar.TypeDir}}, "contains no files"},
+		{"root as a file", with(regular(".", "x")), "refers to the archive's root directory"},
+		{"root as a symlink", with(testMember{name: ".", typeflag: tar.TypeSymlink, linkname: "manifest.json"}), "refers to the archive's root directory"},
+		{"dotdot root directory", with(testMember{name: "a/../", typeflag: tar.TypeDir}), "member names with .. are not allowed"},
+		{"absolute root directory", with(testMember{name: "/", typeflag: tar.TypeDir}), "absolute member names are not allowed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +88,30 @@ func TestHostileArchives(t *testing.T) {
 				t.Errorf("error %q does not name the file", err)
 			}
 		})
+	}
+}
+
+// TestArchiveDotMembers reads an archive written by tar -C DIR -cf x.tar .,
+// whose members are "./" and names that start with "./".
+func TestArchiveDotMembers(t *testing.T) {
+	_, config, layer := testImage(t, ti.Uncompressed, ti.Docker)
+	members := []testMember{
+		{name: "./", typeflag: tar.TypeDir},
+		{name: ".", typeflag: tar.TypeDir},
+		regular("./manifest.json", dockerManifestJSON("c.json", []string{"app:1"}, "l/layer.tar")),
+		regular("./c.json", string(config)),
+		{name: "./l/", typeflag: tar.TypeDir},
+		regular("./l/layer.tar", string(layer)),
+	}
+	entries, err := readAll(writeTestTar(t, members))
+	if err != nil {
+		t.Fatalf("read archive: %v", err)
+	}
+	if len(entries) != 1 {
+		t.Fatalf("got %d images, want 1", len(entries))
+	}
+	if got := entries[0].Names; len(got) != 1 || got[0] != "docker.io/library/app:1" {
+		t.Errorf("names: got %q, want [docker.io/library/app:1]", got)
 	}
 }
 

@@ -63,6 +63,10 @@ func indexTar(file string, f *os.File, size int64) (*tarIndex, error) {
 
 func (idx *tarIndex) add(hdr *tar.Header, offset, fileSize int64) error {
 	name, err := cleanMemberName(hdr.Name)
+	if errors.Is(err, errArchiveRoot) && hdr.Typeflag == tar.TypeDir {
+		// tar -C DIR -cf x.tar . writes DIR itself as the member "./".
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("archive %s: member %q: %w", idx.file, hdr.Name, err)
 	}
@@ -88,10 +92,18 @@ func (idx *tarIndex) add(hdr *tar.Header, offset, fileSize int64) error {
 	return nil
 }
 
-// cleanMemberName returns a member name relative to the archive root. It
-// rejects absolute names and names with "..", which no image archive
-// needs and which would point outside the archive if extracted.
+// errArchiveRoot is the error of cleanMemberName for a name, such as
+// "./", that cleans to the archive root.
+var errArchiveRoot = errors.New("the name refers to the archive's root directory, not a file")
+
+// cleanMemberName returns a member name relative to the archive root, so
+// "./index.json" becomes "index.json". It rejects absolute names and names
+// with "..", which no image archive needs and which would point outside
+// the archive if extracted.
 func cleanMemberName(name string) (string, error) {
+	if name == "" {
+		return "", errors.New("the member name is empty")
+	}
 	if strings.HasPrefix(name, "/") {
 		return "", errors.New("absolute member names are not allowed")
 	}
@@ -102,7 +114,7 @@ func cleanMemberName(name string) (string, error) {
 	}
 	clean := path.Clean(name)
 	if clean == "." {
-		return "", errors.New("the member name is empty")
+		return "", errArchiveRoot
 	}
 	return clean, nil
 }

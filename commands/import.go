@@ -1,9 +1,12 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -94,6 +97,9 @@ func openImportSource(source string) (io.ReadCloser, error) {
 		return io.NopCloser(os.Stdin), nil
 	}
 	f, err := os.Open(source)
+	if errors.Is(err, fs.ErrNotExist) && isURL(source) {
+		return nil, fmt.Errorf("import %s: kist import reads a file or stdin, not a URL; download it first, for example with curl -fsSL %s | kist import - NAME", source, source)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
@@ -102,4 +108,11 @@ func openImportSource(source string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("import: %s is a directory; kist import needs a tarball, such as one written by tar -C %s -c . > rootfs.tar", source, source)
 	}
 	return f, nil
+}
+
+// isURL reports whether source starts like an HTTP URL, which docker
+// import downloads.
+func isURL(source string) bool {
+	lower := strings.ToLower(source)
+	return strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://")
 }

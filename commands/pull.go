@@ -6,8 +6,10 @@ import (
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
+	"github.com/kist-project/kist/container"
 	"github.com/kist-project/kist/platforms"
 	"github.com/kist-project/kist/pull"
 	"github.com/kist-project/kist/store"
@@ -83,7 +85,27 @@ func pullImage(c *cli.Context, st *store.Store, ref pull.Reference) (store.Image
 	if !c.Bool("quiet") {
 		setProgress(&opts, os.Stderr, terminalWidth(os.Stderr.Fd()), ref.Name)
 	}
-	return pull.Image(c.Context, st, ref, opts)
+	img, err := pull.Image(c.Context, st, ref, opts)
+	if err != nil {
+		return store.Image{}, err
+	}
+	warnLayerCount(st, ref.Name, img)
+	return img, nil
+}
+
+// warnLayerCount warns that img cannot run because it has more layers
+// than overlayfs stacks. The pull still succeeds, so that save and push
+// can copy the image.
+func warnLayerCount(st *store.Store, name string, img store.Image) {
+	count, err := container.LowerLayerCount(st, img)
+	if err != nil {
+		logrus.Debugf("count layers of %s: %v", name, err)
+		return
+	}
+	if count > container.MaxLowerLayers {
+		logrus.Warnf("image %s has %d layers, more than the %d that overlayfs stacks, so kist cannot run it; "+
+			"rebuild it with fewer layers, for example by squashing it", name, count, container.MaxLowerLayers)
+	}
 }
 
 // findOrPullImage returns the stored image that ref names. The policy

@@ -111,7 +111,7 @@ func ownDescriptor(output string) (int, bool) {
 // resolveOutput follows symlinks at output and returns the path they
 // lead to and its file info, or nil info when nothing exists there yet.
 func resolveOutput(output string) (string, fs.FileInfo, error) {
-	// A link of /proc/PID/fd, such as /dev/stdout, names a pipe or socket
+	// A link of /proc/PID/fd of another process names a pipe or socket
 	// that no path reaches. The kernel follows it when output is opened,
 	// so an existing file that is not a regular one is used as named.
 	if info, err := os.Stat(output); err == nil && !info.Mode().IsRegular() && !info.IsDir() {

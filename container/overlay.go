@@ -17,6 +17,12 @@ import (
 // pageSize bounds the option string of mount(2).
 const pageSize = 4096
 
+// MaxLowerLayers is the number of lower directories that one overlayfs
+// mount stacks at most (OVL_MAX_STACK in the kernel). Linux 6.18 rejects a
+// 501st lower directory with EINVAL through both fsconfig lowerdir+ and
+// mount(2).
+const MaxLowerLayers = 500
+
 // overlayMount describes the container's root: lower directories
 // relative to layersDir, topmost first, and the upper and work directories.
 type overlayMount struct {
@@ -36,6 +42,10 @@ func mountRootfs(layersDir string, diffIDs []v1.Hash, emptyLower, upper, work, t
 		// overlayfs needs a lower directory even for an image without
 		// layers.
 		m.lowers = []string{emptyLower}
+	}
+	if len(m.lowers) > MaxLowerLayers {
+		return fmt.Errorf("mount container rootfs: the image has %d layers to stack, more than the %d that overlayfs allows; "+
+			"rebuild the image with fewer layers, for example by squashing it", len(m.lowers), MaxLowerLayers)
 	}
 
 	err := m.mountWithFsconfig()
@@ -64,11 +74,23 @@ func lowerDirs(diffIDs []v1.Hash) []string {
 	return lowers
 }
 
+// LowerLayerCount returns how many lower directories a container of img
+// stacks: its distinct layers from the topmost one that hides everything
+// below it.
+func LowerLayerCount(st *store.Store, img store.Image) (int, error) {
+	layers, err := visibleLayers(st, img)
+	if err != nil {
+		return 0, err
+	}
+	return len(lowerDirs(layers)), nil
+}
+
 var errNoLowerdirPlus = errors.New("overlayfs lacks lowerdir+")
 
 // mountWithFsconfig mounts through the mount API of Linux 5.2, adding one
-// lower directory at a time with lowerdir+ (Linux 6.8), which has no limit
-// on the number of layers or the length of their paths.
+// lower directory at a time with lowerdir+ (Linux 6.8), so the option
+// string has no page-size limit. The number of layers is still limited to
+// MaxLowerLayers.
 func (m overlayMount) mountWithFsconfig() error {
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {

@@ -325,6 +325,11 @@ func checkRuns(t *testing.T, id *identity, ref string, c corpusCase) {
 	switch warning, ok := pullWarnings[c.name]; {
 	case c.name == "device-and-fifo.tar" && id.uid != 0:
 		expectOneLine(t, r, "skipped device nodes")
+		// The warning names the layer, not the temporary directory it
+		// was unpacked in, which is gone by the time the user reads it.
+		if !strings.Contains(r.stderr, " layer=sha256:") || strings.Contains(r.stderr, "tmp/") {
+			t.Errorf("warning %q should name the layer's diff ID and no tmp/ directory", r.stderr)
+		}
 	case ok:
 		expectEveryLine(t, r, warning)
 	default:

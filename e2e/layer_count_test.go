@@ -83,3 +83,33 @@ func TestRunManyLayers(t *testing.T) {
 		expectNoLeftovers(t, id.store())
 	})
 }
+
+// TestLayerLimit pulls an image of one layer more than overlayfs stacks.
+// The pull must warn and succeed, and the run must fail with an error
+// that names the layer count and the limit, not the store's filesystem.
+func TestLayerLimit(t *testing.T) {
+	need(t, needRegistry)
+	const count = 501
+	var layers []v1.Layer
+	for i := 0; i < count; i++ {
+		layers = append(layers, newLayer(t, ti.File(fmt.Sprintf("f%03d", i), "", 0o644)))
+	}
+	cfg := v1.Config{Cmd: []string{"/f000"}}
+	ref := pushTestImage(t, "kist-e2e/layer-limit", newImage(t, cfg, layers...))
+
+	// The count is checked before the mount, the same way for every user,
+	// and a pull of 501 layers takes half a minute, so root alone runs it.
+	id := env.identities[0].fresh(t)
+	r := runKist(t, id, "pull", "-q", ref)
+	if r.code != 0 {
+		t.Fatalf("pull: exit status = %d, want 0\n%s", r.code, r)
+	}
+	expectOneLine(t, r, "has 501 layers, more than the 500 that overlayfs stacks")
+
+	r = runKist(t, id, "run", "--rm", "--pull", "never", ref)
+	if r.code != 125 {
+		t.Errorf("run: exit status = %d, want 125\n%s", r.code, r)
+	}
+	expectOneLine(t, r, "the image has 501 layers to stack, more than the 500 that overlayfs allows")
+	expectNoLeftovers(t, id.store())
+}

@@ -110,6 +110,7 @@ func unpackLayer(ctx context.Context, st *store.Store, layer v1.Layer, diffID, c
 		return info, err
 	}
 	logrus.Debugf("committed layer %s as %s", diffID, info.Key)
+	warnSkippedDevices(diffID, stats.SkippedDevices)
 	return info, nil
 }
 
@@ -127,6 +128,24 @@ func downloadFailure(err, wrapped error) error {
 		return resume
 	}
 	return wrapped
+}
+
+// warnSkippedDevices names at most ten of the device nodes that a layer
+// lacks because mknod rejected them.
+func warnSkippedDevices(diffID v1.Hash, devices []string) {
+	if len(devices) == 0 {
+		return
+	}
+	const maxNames = 10
+	names := devices
+	if len(names) > maxNames {
+		names = names[:maxNames]
+	}
+	logrus.WithFields(logrus.Fields{
+		"layer":   diffID,
+		"count":   len(devices),
+		"devices": names,
+	}).Warn("skipped device nodes: mknod is not permitted here, as in a user namespace")
 }
 
 // readAheadDepth is how many 32 KiB chunks of uncompressed layer may wait

@@ -10,16 +10,64 @@ import (
 
 // Apply changes cfg as the Dockerfile instruction change would, in the
 // syntax of docker import --change: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL,
-// STOPSIGNAL, USER, VOLUME and WORKDIR.
+// STOPSIGNAL, USER, VOLUME and WORKDIR. As in a Dockerfile, a backslash at
+// the end of a line continues the instruction on the next line, and each
+// other line is an instruction of its own.
 func Apply(cfg *v1.Config, change string) error {
-	keyword, args, _ := strings.Cut(strings.TrimSpace(change), " ")
-	args = strings.TrimSpace(args)
+	lines := instructionLines(change)
+	if len(lines) == 0 {
+		return fmt.Errorf("invalid --change %q: it is empty; give a Dockerfile instruction, such as --change 'CMD [\"/bin/sh\"]'", change)
+	}
+	for _, line := range lines {
+		if err := applyInstruction(cfg, line); err != nil {
+			return fmt.Errorf("invalid --change %q: %w", change, err)
+		}
+	}
+	return nil
+}
+
+// instructionLines joins the lines of change that end in a backslash to
+// the line after them, as docker's Dockerfile parser does, and returns the
+// instructions without blank lines and # comments.
+func instructionLines(change string) []string {
+	var lines []string
+	var current strings.Builder
+	for _, line := range strings.Split(change, "\n") {
+		trimmed := strings.TrimRight(line, " \t\r")
+		if strings.HasSuffix(trimmed, "\\") {
+			current.WriteString(strings.TrimSuffix(trimmed, "\\"))
+			continue
+		}
+		current.WriteString(line)
+		lines = appendInstruction(lines, current.String())
+		current.Reset()
+	}
+	// A backslash on the last line ends the instruction, as at the end of
+	// a Dockerfile.
+	return appendInstruction(lines, current.String())
+}
+
+func appendInstruction(lines []string, line string) []string {
+	instruction := strings.TrimSpace(line)
+	if instruction == "" || strings.HasPrefix(instruction, "#") {
+		return lines
+	}
+	return append(lines, instruction)
+}
+
+// applyInstruction applies one instruction, such as "ENV A=1", to cfg.
+func applyInstruction(cfg *v1.Config, instruction string) error {
+	keyword, args := instruction, ""
+	if i := strings.IndexAny(instruction, " \t"); i >= 0 {
+		keyword, args = instruction[:i], strings.TrimSpace(instruction[i+1:])
+	}
+	keyword = strings.ToUpper(keyword)
 	if args == "" {
-		return fmt.Errorf("invalid --change %q: %s needs an argument", change, keyword)
+		return fmt.Errorf("%s needs an argument", keyword)
 	}
 
 	var err error
-	switch strings.ToUpper(keyword) {
+	switch keyword {
 	case "CMD":
 		cfg.Cmd = commandForm(args)
 	case "ENTRYPOINT":
@@ -33,18 +81,15 @@ func Apply(cfg *v1.Config, change string) error {
 	case "VOLUME":
 		err = applyVolume(cfg, args)
 	case "WORKDIR":
-		cfg.WorkingDir = args
+		err = applyWorkdir(cfg, args)
 	case "USER":
 		cfg.User = args
 	case "STOPSIGNAL":
-		cfg.StopSignal = args
+		err = applyStopSignal(cfg, args)
 	default:
-		return fmt.Errorf("invalid --change %q: kist supports CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR", change)
+		return fmt.Errorf("unknown instruction %s; kist supports CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR", keyword)
 	}
-	if err != nil {
-		return fmt.Errorf("invalid --change %q: %w", change, err)
-	}
-	return nil
+	return err
 }
 
 // commandForm parses the exec form ["a", "b"], or else takes the shell
@@ -60,7 +105,7 @@ func commandForm(args string) []string {
 // applyEnv parses "K=V [K=V...]" or the legacy "K V" with the rest of the
 // line as the value.
 func applyEnv(cfg *v1.Config, args string) error {
-	pairs, err := keyValues(args)
+	pairs, err := keyValues("ENV", args)
 	if err != nil {
 		return err
 	}
@@ -82,7 +127,7 @@ func setEnv(env []string, key, kv string) []string {
 }
 
 func applyLabel(cfg *v1.Config, args string) error {
-	pairs, err := keyValues(args)
+	pairs, err := keyValues("LABEL", args)
 	if err != nil {
 		return err
 	}
@@ -92,23 +137,6 @@ func applyLabel(cfg *v1.Config, args string) error {
 	for _, kv := range pairs {
 		key, value, _ := strings.Cut(kv, "=")
 		cfg.Labels[key] = value
-	}
-	return nil
-}
-
-func applyExpose(cfg *v1.Config, args string) error {
-	if cfg.ExposedPorts == nil {
-		cfg.ExposedPorts = map[string]struct{}{}
-	}
-	for _, port := range strings.Fields(args) {
-		number, proto, found := strings.Cut(port, "/")
-		if !found {
-			proto = "tcp"
-		}
-		if number == "" || strings.Trim(number, "0123456789-") != "" || proto != "tcp" && proto != "udp" && proto != "sctp" {
-			return fmt.Errorf("port %q is not PORT[/tcp|udp|sctp]", port)
-		}
-		cfg.ExposedPorts[number+"/"+strings.ToLower(proto)] = struct{}{}
 	}
 	return nil
 }
@@ -131,14 +159,19 @@ func applyVolume(cfg *v1.Config, args string) error {
 
 // keyValues splits "K=V K2="a b"" into K=V pairs with quotes removed,
 // or reads the legacy form "K V" with the rest of the line as the value.
-func keyValues(args string) ([]string, error) {
+// Like docker, it rejects a legacy form without a value, such as "ENV K".
+func keyValues(keyword, args string) ([]string, error) {
 	words, err := splitWords(args)
 	if err != nil {
 		return nil, err
 	}
 	if !strings.Contains(words[0], "=") {
 		key, value, _ := strings.Cut(args, " ")
-		return []string{key + "=" + strings.TrimSpace(value)}, nil
+		value = strings.TrimSpace(value)
+		if value == "" {
+			return nil, fmt.Errorf("%s %s has no value; write %s %s=VALUE, or %s %s= for an empty value", keyword, key, keyword, key, keyword, key)
+		}
+		return []string{key + "=" + value}, nil
 	}
 	for _, w := range words {
 		if key, _, ok := strings.Cut(w, "="); !ok || key == "" {

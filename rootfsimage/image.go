@@ -81,6 +81,11 @@ func Build(r io.Reader, dir string, opts Options) (v1.Image, error) {
 // both forms on the way, so one pass yields the diff ID and the blob.
 func compressLayer(r io.Reader, file string) (v1.Descriptor, v1.Hash, error) {
 	uncompressed, err := unpack.Decompress(r)
+	var unsupported *unpack.UnsupportedCompressionError
+	if errors.As(err, &unsupported) {
+		return v1.Descriptor{}, v1.Hash{}, fmt.Errorf("read rootfs tarball: it is compressed with %s, but kist import reads only plain, gzip and zstd tarballs; "+
+			"decompress it first, for example with %s -dc FILE | kist import - NAME", unsupported.Format, unsupported.Format)
+	}
 	if err != nil {
 		return v1.Descriptor{}, v1.Hash{}, fmt.Errorf("read rootfs tarball: %w", err)
 	}

@@ -84,11 +84,24 @@ func TestBuild(t *testing.T) {
 	}
 }
 
-func TestBuildRejectsXz(t *testing.T) {
-	xz := []byte{0xfd, '7', 'z', 'X', 'Z', 0x00, 1, 2, 3}
-	_, err := Build(bytes.NewReader(xz), t.TempDir(), Options{})
-	if err == nil || !strings.Contains(err.Error(), "xz") {
-		t.Errorf("got %v, want an error naming xz", err)
+func TestBuildRejectsXzAndBzip2(t *testing.T) {
+	inputs := map[string][]byte{
+		"xz":    {0xfd, '7', 'z', 'X', 'Z', 0x00, 1, 2, 3},
+		"bzip2": []byte("BZh91AY&SY"),
+	}
+	for format, input := range inputs {
+		t.Run(format, func(t *testing.T) {
+			_, err := Build(bytes.NewReader(input), t.TempDir(), Options{})
+			if err == nil {
+				t.Fatal("Build succeeded")
+			}
+			if !strings.Contains(err.Error(), "compressed with "+format) {
+				t.Errorf("error %q does not name the format %s", err, format)
+			}
+			if !strings.Contains(err.Error(), format+" -dc FILE | kist import -") {
+				t.Errorf("error %q does not show how to decompress the input", err)
+			}
+		})
 	}
 }
 

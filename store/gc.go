@@ -57,7 +57,11 @@ func (s *Store) CollectGarbage() (Reclaimed, error) {
 		}
 		usage.Blobs++
 	})
-	return usage, err
+	if err != nil {
+		return usage, err
+	}
+	s.removeLayerLocks()
+	return usage, nil
 }
 
 // references returns the hex digests of the layers (by key) and blobs

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -26,22 +27,88 @@ func (s *Store) lock(name string) (*Lock, error) {
 // flock blocks until it holds the lock named name in mode, LOCK_EX or
 // LOCK_SH.
 func (s *Store) flock(name string, mode int) (*Lock, error) {
+	l, _, err := s.lockFile(name, mode)
+	return l, err
+}
+
+// tryLock takes the lock named name if it is free, and reports whether it
+// did.
+func (s *Store) tryLock(name string) (*Lock, bool, error) {
+	return s.lockFile(name, unix.LOCK_EX|unix.LOCK_NB)
+}
+
+// lockFile takes the flock of the lock file for name in mode. With
+// LOCK_NB it returns false if another process holds the lock.
+//
+// Garbage collection removes lock files (see removeLayerLocks), so a
+// process may be granted the flock of a file that has just been unlinked,
+// while a later process creates a new file at the same path and locks
+// that one. lockFile therefore checks that the locked file is still the
+// one at the path, and opens the path again if it is not.
+func (s *Store) lockFile(name string, mode int) (*Lock, bool, error) {
 	path := s.path("locks", name+".lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
-	if err != nil && mode == unix.LOCK_SH && cannotWrite(err) {
-		return s.sharedReadOnly(path)
+	for {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+		if err != nil && mode == unix.LOCK_SH && cannotWrite(err) {
+			l, err := s.sharedReadOnly(path)
+			return l, err == nil, err
+		}
+		if err != nil {
+			return nil, false, s.writeError(fmt.Errorf("open lock %s: %w", filepath.Base(path), err))
+		}
+		err = flockRetry(f, mode)
+		if err == unix.EWOULDBLOCK {
+			f.Close()
+			return nil, false, nil
+		}
+		if err != nil {
+			f.Close()
+			return nil, false, &os.PathError{Op: "flock", Path: path, Err: err}
+		}
+		current, err := isFileAt(f, path)
+		if err != nil {
+			f.Close()
+			return nil, false, err
+		}
+		if current {
+			return &Lock{f: f}, true, nil
+		}
+		f.Close()
+	}
+}
+
+// flockRetry calls flock(2) on f in mode, again when a signal interrupts it.
+func flockRetry(f *os.File, mode int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), mode)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// isFileAt reports whether path still names the open file f.
+func isFileAt(f *os.File, path string) (bool, error) {
+	held, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	named, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
 	}
 	if err != nil {
-		return nil, s.writeError(fmt.Errorf("open lock %s: %w", filepath.Base(path), err))
+		return false, err
 	}
-	return lockFile(f, mode)
+	return os.SameFile(held, named), nil
 }
 
 // sharedReadOnly takes a shared lock in a store that the caller cannot
 // write, for a command that only reads the store. flock works on a file
 // opened read-only. A lock file that is missing means that no writer ever
 // took the lock, because a writer creates it first, and none can create
-// it in this store now.
+// it in this store now. Garbage collection cannot remove lock files here
+// either, so the file locked is the one at the path.
 //
 // NOTE: that holds for a read-only mount and for a store without write
 // permission for anyone. Another user who can write the store could
@@ -55,42 +122,11 @@ func (s *Store) sharedReadOnly(path string) (*Lock, error) {
 	if err != nil {
 		return nil, s.writeError(fmt.Errorf("open lock %s: %w", filepath.Base(path), err))
 	}
-	return lockFile(f, unix.LOCK_SH)
-}
-
-// lockFile blocks until it holds the flock of f in mode, and closes f if
-// that fails.
-func lockFile(f *os.File, mode int) (*Lock, error) {
-	var err error
-	for {
-		err = unix.Flock(int(f.Fd()), mode)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	if err := flockRetry(f, unix.LOCK_SH); err != nil {
 		f.Close()
-		return nil, &os.PathError{Op: "flock", Path: f.Name(), Err: err}
+		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
 	}
 	return &Lock{f: f}, nil
-}
-
-// tryLock takes the lock named name if it is free, and reports whether it
-// did.
-func (s *Store) tryLock(name string) (*Lock, bool, error) {
-	path := s.path("locks", name+".lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, false, s.writeError(fmt.Errorf("open lock %s: %w", filepath.Base(path), err))
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if err == unix.EWOULDBLOCK {
-			return nil, false, nil
-		}
-		return nil, false, &os.PathError{Op: "flock", Path: path, Err: err}
-	}
-	return &Lock{f: f}, true, nil
 }
 
 // Unlock releases the lock.
@@ -122,4 +158,33 @@ func (s *Store) lockHeld(name string) bool {
 	defer f.Close()
 	// A shared lock conflicts with the holder's exclusive one.
 	return unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) == unix.EWOULDBLOCK
+}
+
+// removeLayerLocks removes the lock files of layers that no process
+// holds or waits for. The files contain no data, and the next pull of a
+// layer creates its lock file again. A process that opened a lock file
+// before it was removed finds out in lockFile and opens the new one, so
+// mutual exclusion holds.
+func (s *Store) removeLayerLocks() {
+	entries, err := os.ReadDir(s.path("locks"))
+	if err != nil {
+		logrus.Debugf("list lock files: %v", err)
+		return
+	}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".lock")
+		if !ok || !strings.HasPrefix(name, "layer-") {
+			continue
+		}
+		l, free, err := s.tryLock(name)
+		if err != nil || !free {
+			continue
+		}
+		// Unlink while holding the flock, so a process that is granted
+		// the flock afterwards finds the path changed and opens it again.
+		if err := os.Remove(s.path("locks", e.Name())); err != nil {
+			logrus.Debugf("remove lock file %s: %v", e.Name(), err)
+		}
+		l.Unlock()
+	}
 }

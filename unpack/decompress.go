@@ -54,11 +54,22 @@ func Decompress(r io.Reader) (io.ReadCloser, error) {
 		}
 		return &decoder{format: "zstd", ReadCloser: zr.IOReadCloser()}, nil
 	case bytes.HasPrefix(magic, xzMagic):
-		return nil, errors.New("unsupported layer compression: xz")
+		return nil, &UnsupportedCompressionError{Format: "xz"}
 	case bytes.HasPrefix(magic, bzip2Magic):
-		return nil, errors.New("unsupported layer compression: bzip2")
+		return nil, &UnsupportedCompressionError{Format: "bzip2"}
 	}
 	return io.NopCloser(br), nil
+}
+
+// UnsupportedCompressionError is the error of Decompress for a stream
+// that starts like xz or bzip2, which kist does not decompress.
+type UnsupportedCompressionError struct {
+	// Format is "xz" or "bzip2".
+	Format string
+}
+
+func (e *UnsupportedCompressionError) Error() string {
+	return "unsupported layer compression: " + e.Format
 }
 
 // decoder names the compression format in the errors of a decompressing

@@ -75,7 +75,7 @@
 // the xattr user.kist.owner as "UID:GID". Linux allows user.* xattrs only on
 // regular files and directories, so for symlinks, FIFOs and devices the
 // owner is lost. Device nodes that mknod rejects with EPERM, as it does in a
-// user namespace, are skipped and named in one warning per layer; FIFOs
+// user namespace, are skipped and listed in Stats.SkippedDevices; FIFOs
 // and whiteouts are always created. Xattrs that the filesystem or the
 // namespace rejects, such as trusted.* in a user namespace, are skipped.
 //

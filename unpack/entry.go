@@ -259,7 +259,7 @@ func (u *unpacker) mknod(name string, hdr *tar.Header, a attrs) error {
 
 // mknodAt replaces n.base in n.parent with a node of type n.kind. A device
 // that mknod may not create (EPERM, as in a user namespace) is skipped and
-// named in one warning at the end of the layer.
+// listed in Stats.SkippedDevices.
 func (u *unpacker) mknodAt(n node, dev uint64, a attrs) error {
 	// Mode 0600 until setAttrs applies the real one.
 	err := u.createNew(n.parent, n.entry, n.base, func() error {
@@ -267,7 +267,7 @@ func (u *unpacker) mknodAt(n node, dev uint64, a attrs) error {
 	})
 	if errors.Is(err, unix.EPERM) && n.kind != unix.S_IFIFO {
 		logrus.WithField("entry", n.entry).Debug("skip device node: mknod not permitted")
-		u.skippedDevices = append(u.skippedDevices, n.entry)
+		u.stats.SkippedDevices = append(u.stats.SkippedDevices, n.entry)
 		u.stats.Skipped++
 		return nil
 	}

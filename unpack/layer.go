@@ -48,6 +48,11 @@ type Stats struct {
 	Skipped     int   // entries not created: aufs metadata and devices mknod rejected
 	Bytes       int64 // logical size of the regular files written
 
+	// SkippedDevices names the device nodes that mknod rejected with
+	// EPERM, as it does in a user namespace, so the caller can warn about
+	// them with the layer's diff ID.
+	SkippedDevices []string
+
 	// OpaqueRoot reports an opaque marker on the layer root. Linux 6.18
 	// overlayfs ignores the opaque xattr on the root of a lower directory,
 	// so a caller that stacks this layer must leave out the layers below it.
@@ -70,9 +75,8 @@ type unpacker struct {
 	// lowerCopies maps each lower entry that a hardlink copied to its copy.
 	lowerCopies map[fileID]lowerCopy
 
-	skippedDevices []string // names of devices whose mknod failed with EPERM
-	buf, zero      []byte   // copy buffer, and as many zero bytes to compare with
-	stats          Stats
+	buf, zero []byte // copy buffer, and as many zero bytes to compare with
+	stats     Stats
 }
 
 // copyChunk is the size of the buffer used to copy file content.
@@ -109,7 +113,6 @@ func Layer(ctx context.Context, r io.Reader, dir string, opts Options) (_ Stats,
 	if err := u.setDirTimes(); err != nil {
 		return Stats{}, err
 	}
-	u.warnSkippedDevices()
 	return u.stats, nil
 }
 
@@ -191,20 +194,4 @@ func (u *unpacker) discard() {
 	if err != nil {
 		logrus.WithError(err).WithField("dir", u.dir).Warn("remove partly unpacked layer")
 	}
-}
-
-func (u *unpacker) warnSkippedDevices() {
-	if len(u.skippedDevices) == 0 {
-		return
-	}
-	const maxNames = 10
-	names := u.skippedDevices
-	if len(names) > maxNames {
-		names = names[:maxNames]
-	}
-	logrus.WithFields(logrus.Fields{
-		"dir":     u.dir,
-		"count":   len(u.skippedDevices),
-		"devices": names,
-	}).Warn("skipped device nodes: mknod is not permitted here, as in a user namespace")
 }
