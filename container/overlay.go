@@ -41,7 +41,11 @@ func mountRootfs(layersDir string, diffIDs []v1.Hash, emptyLower, upper, work, t
 	if len(m.lowers) == 0 {
 		// overlayfs needs a lower directory even for an image without
 		// layers.
-		m.lowers = []string{emptyLower}
+		empty, err := filepath.Rel(layersDir, emptyLower)
+		if err != nil {
+			return fmt.Errorf("mount container rootfs: %w", err)
+		}
+		m.lowers = []string{empty}
 	}
 	if len(m.lowers) > MaxLowerLayers {
 		return fmt.Errorf("mount container rootfs: the image has %d layers to stack, more than the %d that overlayfs allows; "+
@@ -98,8 +102,21 @@ func (m overlayMount) mountWithFsconfig() error {
 	}
 	defer unix.Close(fsfd)
 
+	// fsconfig(2) takes string values of at most 255 bytes, so the paths
+	// are given relative to the layers directory, which a deep store path
+	// would otherwise push past that limit.
+	restore, err := enterDir(m.layersDir)
+	if err != nil {
+		return fmt.Errorf("mount container rootfs: %w", err)
+	}
+	defer restore()
+	upper, work, err := m.relativeUpperWork()
+	if err != nil {
+		return fmt.Errorf("mount container rootfs: %w", err)
+	}
+
 	for i, lower := range m.lowers {
-		err := unix.FsconfigSetString(fsfd, "lowerdir+", filepath.Join(m.layersDir, lower))
+		err := unix.FsconfigSetString(fsfd, "lowerdir+", lower)
 		if i == 0 && errors.Is(err, unix.EINVAL) {
 			return errNoLowerdirPlus
 		}
@@ -107,7 +124,7 @@ func (m overlayMount) mountWithFsconfig() error {
 			return m.mountError(fmt.Errorf("lower directory %s: %w", lower, err))
 		}
 	}
-	for key, value := range map[string]string{"upperdir": m.upper, "workdir": m.work} {
+	for key, value := range map[string]string{"upperdir": upper, "workdir": work} {
 		if err := unix.FsconfigSetString(fsfd, key, value); err != nil {
 			return m.mountError(fmt.Errorf("%s: %w", key, err))
 		}
@@ -144,19 +161,40 @@ func (m overlayMount) mountWithOptions() error {
 			m.layerCount, filepath.Dir(m.layersDir), len(data), pageSize-1)
 	}
 
-	cwd, err := os.Getwd()
+	restore, err := enterDir(m.layersDir)
 	if err != nil {
 		return fmt.Errorf("mount container rootfs: %w", err)
 	}
-	if err := os.Chdir(m.layersDir); err != nil {
-		return fmt.Errorf("mount container rootfs: %w", err)
-	}
-	defer func() { _ = os.Chdir(cwd) }()
+	defer restore()
 
 	if err := unix.Mount("overlay", m.target, "overlay", 0, data); err != nil {
 		return m.mountError(err)
 	}
 	return nil
+}
+
+// enterDir makes dir the working directory and returns a function that
+// goes back to the previous one.
+func enterDir(dir string) (func(), error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chdir(dir); err != nil {
+		return nil, err
+	}
+	return func() { _ = os.Chdir(cwd) }, nil
+}
+
+// relativeUpperWork returns the upper and work directories relative to
+// the layers directory.
+func (m overlayMount) relativeUpperWork() (string, string, error) {
+	upper, err := filepath.Rel(m.layersDir, m.upper)
+	if err != nil {
+		return "", "", err
+	}
+	work, err := filepath.Rel(m.layersDir, m.work)
+	return upper, work, err
 }
 
 func (m overlayMount) mountError(err error) error {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -81,6 +82,13 @@ func TestRunManyLayers(t *testing.T) {
 		expect(t, r, 0, want.String())
 		expectQuiet(t, r)
 		expectNoLeftovers(t, id.store())
+
+		// fsconfig(2) takes paths of at most 255 bytes, and a lower
+		// directory's absolute path in this store is longer than that.
+		deep := filepath.Join(id.home, strings.Repeat("d", 200), "store")
+		r = runKist(t, id, "--root", deep, "run", "--rm", ref, "ls", "/layers")
+		expect(t, r, 0, want.String())
+		expectNoLeftovers(t, deep)
 	})
 }
 
