@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
 
 	"github.com/opencontainers/runc/libcontainer"
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+	"golang.org/x/sys/unix"
 
 	"github.com/kist-project/kist/commands"
 	"github.com/kist-project/kist/container"
@@ -24,6 +26,14 @@ func init() {
 }
 
 func main() {
+	// Without this, a write to a closed pipe on stdout or stderr kills
+	// kist, so `kist pull IMAGE 2>&1 | head -1` ended the pull at its
+	// next progress line and left its temporary files. Caught, SIGPIPE
+	// turns such a write into an EPIPE error that commands handle like any
+	// other. Unlike signal.Ignore, catching it leaves the default in the
+	// container, because exec resets caught signals.
+	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE)
+
 	if err := rootless.Continue(); err != nil {
 		fmt.Fprintf(os.Stderr, "kist: %v\n", err)
 		os.Exit(125)
