@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -92,8 +93,20 @@ func refreshStatus(s store.ContainerState) store.ContainerState {
 	return s
 }
 
+// processAlive reports whether process pid runs. A zombie does not: a
+// killed kist stays one until its parent, which may be slow, reaps it.
 func processAlive(pid int) bool {
-	return pid > 0 && unix.Kill(pid, 0) != unix.ESRCH
+	if pid <= 0 || unix.Kill(pid, 0) == unix.ESRCH {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name, which is in parentheses and
+	// may itself contain ") ".
+	i := strings.LastIndex(string(stat), ") ")
+	return i < 0 || !strings.HasPrefix(string(stat[i+2:]), "Z")
 }
 
 func describeStatus(s store.ContainerState, now time.Time) string {

@@ -46,7 +46,10 @@ func checkStopped(ctr *libcontainer.Container) error {
 	if err != nil {
 		return fmt.Errorf("container %s is %s without its kist process; stop its processes, then remove it", shortID(ctr.ID()), status)
 	}
-	return fmt.Errorf("container %s still runs as process %d, though its kist process ended; stop it with kill %d, then remove it",
+	// The process is the init of the container's PID namespace, which
+	// ignores SIGTERM unless it handles it, so only SIGKILL stops it
+	// for sure.
+	return fmt.Errorf("container %s still runs as process %d, though its kist process ended; stop it with kill -9 %d, then remove it",
 		shortID(ctr.ID()), state.InitProcessPid, state.InitProcessPid)
 }
 

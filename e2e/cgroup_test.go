@@ -47,7 +47,7 @@ func TestRmAfterNamespaceChildKilled(t *testing.T) {
 		t.Fatalf("%d container processes run sleep 60 after the namespace child died, want the 1 nothing stopped", len(sleeps))
 	}
 	r := runKist(t, root, "rm", id[:12])
-	want := fmt.Sprintf("still runs as process %d", sleeps[0])
+	want := fmt.Sprintf("still runs as process %d, though its kist process ended; stop it with kill -9 %d", sleeps[0], sleeps[0])
 	if r.code != 125 || !strings.Contains(r.stderr, want) {
 		t.Errorf("kist rm of a container whose process runs: exit %d, stderr %q; want 125 and %q", r.code, r.stderr, want)
 	}
