@@ -38,6 +38,11 @@ func removeContainers(c *cli.Context) error {
 		}
 		fmt.Fprintln(c.App.Writer, arg)
 	}
+	// The layers of an image that rmi --force removed stay only for the
+	// containers that use them, so they go with the last of those.
+	if _, err := st.CollectGarbage(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -68,6 +69,45 @@ func TestRmiImageInUse(t *testing.T) {
 		layers := filepath.Join(id.store(), "layers", "sha256")
 		if names := listDir(t, layers); len(names) > 0 {
 			t.Errorf("%s contains %q after the only image was removed, want it empty", layers, names)
+		}
+		expectNoLeftovers(t, id.store())
+	})
+}
+
+// TestRmiForceThenRm removes with --force the image of a stopped
+// container: its layers stay for the container, and system df counts
+// them, until kist rm removes the container and them with it.
+func TestRmiForceThenRm(t *testing.T) {
+	need(t, needRegistry, needBusybox)
+	ref := env.busybox.ref(tagLatest)
+	forEachIdentity(t, func(t *testing.T, id *identity) {
+		id = id.fresh(t)
+		pulled(t, id, ref)
+		mustSucceed(t, id, "run", ref, "true")
+		containerID := strings.TrimSuffix(mustSucceed(t, id, "ps", "-a", "-q").stdout, "\n")
+
+		mustSucceed(t, id, "rmi", "-f", ref)
+		layers := filepath.Join(id.store(), "layers", "sha256")
+		if names := listDir(t, layers); len(names) == 0 {
+			t.Fatalf("%s is empty while a container uses the removed image's layers", layers)
+		}
+		r := mustSucceed(t, id, "system", "df", "--format", "json")
+		var rows []struct {
+			Type string
+			Size int64
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+			t.Fatalf("parse system df: %v\n%s", err, r.stdout)
+		}
+		for _, row := range rows {
+			if row.Type == "Containers" && row.Size < 1<<20 {
+				t.Errorf("system df counts %d bytes for containers, want the removed image's layers of over 1 MiB", row.Size)
+			}
+		}
+
+		mustSucceed(t, id, "rm", containerID)
+		if names := listDir(t, layers); len(names) > 0 {
+			t.Errorf("%s contains %q after kist rm of the last container that used them, want it empty", layers, names)
 		}
 		expectNoLeftovers(t, id.store())
 	})
