@@ -62,7 +62,13 @@ func interruptible(c *cli.Context, verb string, work func(ctx context.Context) e
 
 	cancel()
 	select {
-	case <-done:
+	case err := <-done:
+		if err == nil {
+			// The work had finished, or finished regardless; what it
+			// printed or recorded stands.
+			fmt.Fprintf(c.App.ErrWriter, "kist: %s finished, then was interrupted by %s\n", verb, unix.SignalName(sig))
+			break
+		}
 		fmt.Fprintf(c.App.ErrWriter, "kist: %s stopped by %s\n", verb, unix.SignalName(sig))
 	case <-time.After(interruptGrace):
 		// NOTE: a read from a pipe whose writer neither writes nor
