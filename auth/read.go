@@ -44,11 +44,27 @@ func readRegular(path string) ([]byte, error) {
 		return nil, fmt.Errorf("credential file %s is %s, not a regular file; remove it or replace it with a JSON file",
 			path, describeType(info.Mode()))
 	}
-	data, err := io.ReadAll(f)
+	if info.Size() > maxCredentialFileSize {
+		return nil, tooLargeError(path, info.Size())
+	}
+	// The file may grow after the check, so the read stops past the limit.
+	data, err := io.ReadAll(io.LimitReader(f, maxCredentialFileSize+1))
 	if err != nil {
 		return nil, unreadableError(path, err)
 	}
+	if len(data) > maxCredentialFileSize {
+		return nil, tooLargeError(path, int64(len(data)))
+	}
 	return data, nil
+}
+
+// maxCredentialFileSize bounds the memory that reading one credential
+// file takes. A file of 300,000 registries is about 12 MiB.
+const maxCredentialFileSize = 64 << 20
+
+func tooLargeError(path string, size int64) error {
+	return fmt.Errorf("credential file %s is %d bytes, more than the %d MiB that kist reads; remove it or replace it with a smaller JSON file",
+		path, size, maxCredentialFileSize>>20)
 }
 
 // unreadableError explains why the credential file path cannot be read.

@@ -168,3 +168,26 @@ func TestLookupSkipsUnsearchableDirectory(t *testing.T) {
 		t.Errorf("Erase with an unsearchable directory first: %v", err)
 	}
 }
+
+// A huge credential file, sparse here, must not be read into memory.
+func TestReadRegularRejectsHugeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(2 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	data, err := readRegular(path)
+	if err == nil {
+		t.Fatalf("readRegular of a 2 GiB file returned %d bytes and no error", len(data))
+	}
+	for _, part := range []string{path, "more than the 64 MiB"} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("error %q does not contain %q", err, part)
+		}
+	}
+}
