@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,6 +23,13 @@ func TestReadOnlyStore(t *testing.T) {
 	need(t, needRoot, needRegistry, needBusybox)
 	ref := env.busybox.ref(tagLatest)
 	out := shareDir(t)
+	// skopeo writes docker-archive layers as plain tar, which a push from
+	// the store must compress without keeping the result there.
+	plain := filepath.Join(out, "plain.tar")
+	skopeoRun(t, "copy", "--src-tls-verify=false", "docker://"+env.busybox.ref(tagConfig), "docker-archive:"+plain+":plain/config:1")
+	if err := os.Chmod(plain, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	forEachIdentity(t, func(t *testing.T, id *identity) {
 		modes := []string{"mount"}
 		if id.uid != 0 {
@@ -30,6 +40,7 @@ func TestReadOnlyStore(t *testing.T) {
 			t.Run(mode, func(t *testing.T) {
 				fresh := id.fresh(t)
 				imageID := strings.TrimSpace(mustSucceed(t, fresh, "pull", "-q", ref).stdout)
+				mustSucceed(t, fresh, "load", "-q", "-i", plain)
 				store := fresh.store()
 				if mode == "mount" {
 					mountReadOnly(t, store)
@@ -37,7 +48,7 @@ func TestReadOnlyStore(t *testing.T) {
 					chmodReadOnly(t, store)
 				}
 
-				r := runKist(t, fresh, "images", "-q")
+				r := runKist(t, fresh, "images", "-q", ref)
 				expect(t, r, 0, strings.TrimPrefix(imageID, "sha256:")[:12]+"\n")
 				r = mustSucceed(t, fresh, "image", "inspect", ref)
 				if !strings.Contains(r.stdout, imageID) {
@@ -58,6 +69,12 @@ func TestReadOnlyStore(t *testing.T) {
 				}
 				dest := env.registry + "/readonly/" + id.name + ":" + mode
 				mustSucceed(t, fresh, "push", "-q", ref, dest)
+				mustSucceed(t, fresh, "push", "-q", "plain/config:1", dest+"-plain")
+				for _, l := range layerMediaTypes(t, dest+"-plain") {
+					if !strings.HasSuffix(string(l), "gzip") {
+						t.Errorf("a layer pushed from the read-only store has media type %s, want gzip", l)
+					}
+				}
 
 				r = runKist(t, fresh, "tag", ref, "other:1")
 				expectWriteRejected(t, r, store)
@@ -110,4 +127,27 @@ func chmodReadOnly(t *testing.T, dir string) {
 			t.Errorf("chmod -R u+w %s: %v\n%s", dir, err, out)
 		}
 	})
+}
+
+// layerMediaTypes returns the media types of the layers of ref, read from
+// the registry's manifest.
+func layerMediaTypes(t *testing.T, ref string) []types.MediaType {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatalf("read %s from the registry: %v", ref, err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mediaTypes []types.MediaType
+	for _, l := range m.Layers {
+		mediaTypes = append(mediaTypes, l.MediaType)
+	}
+	return mediaTypes
 }

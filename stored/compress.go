@@ -3,6 +3,7 @@ package stored
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +30,9 @@ func pushLayer(st *store.Store, sl storedLayer, opts PushOptions) (blobimage.Lay
 	}
 
 	lock, err := st.LockLayerVariants(sl.Key)
+	if errors.Is(err, store.ErrReadOnly) {
+		return pushUnrecorded(sl.Layer, want, opts)
+	}
 	if err != nil {
 		return blobimage.Layer{}, err
 	}
@@ -82,52 +86,99 @@ func blobLayer(st *store.Store, d v1.Descriptor, diffID v1.Hash) blobimage.Layer
 	}
 }
 
-// compressLayer streams the blob of src through a decompressor, when it
-// is compressed, and a compressor for c into a new blob in the store. It
-// checks the source blob's digest and the layer's diff ID on the way, so
-// a corrupt stored blob is never passed on in another form.
+// compressLayer writes src in compression c into a new blob in the
+// store; see transcode.
 func compressLayer(st *store.Store, src blobimage.Layer, c blobimage.Compression) (v1.Descriptor, error) {
-	rc, err := src.Open()
+	mediaType, err := blobimage.LayerMediaType(c, types.OCIManifestSchema1)
 	if err != nil {
 		return v1.Descriptor{}, err
+	}
+	blob, err := st.NewDerivedBlobWriter()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	if err := transcode(blob, src, c); err != nil {
+		blob.Abort()
+		return v1.Descriptor{}, err
+	}
+	if err := blob.Commit(); err != nil {
+		return v1.Descriptor{}, err
+	}
+	return v1.Descriptor{MediaType: mediaType, Size: blob.Size(), Digest: blob.Digest()}, nil
+}
+
+// pushUnrecorded compresses src in c for a push from a store that cannot
+// be written, so that no variant can be kept. The result goes to a
+// temporary file that is unlinked at once and read through its open
+// descriptor, so it disappears when kist exits. Each such push compresses
+// again.
+func pushUnrecorded(src blobimage.Layer, c blobimage.Compression, opts PushOptions) (blobimage.Layer, error) {
+	mediaType, err := blobimage.LayerMediaType(c, types.OCIManifestSchema1)
+	if err != nil {
+		return blobimage.Layer{}, err
+	}
+	f, err := os.CreateTemp("", "kist-push-")
+	if err != nil {
+		return blobimage.Layer{}, fmt.Errorf("compress layer %s: %w", src.DiffID, err)
+	}
+	_ = os.Remove(f.Name())
+
+	if opts.OnCompress != nil {
+		opts.OnCompress(src.DiffID, c)
+	}
+	digest := sha256.New()
+	if err := transcode(io.MultiWriter(f, digest), src, c); err != nil {
+		f.Close()
+		return blobimage.Layer{}, fmt.Errorf("compress layer %s with %s: %w", src.DiffID, c, err)
+	}
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		f.Close()
+		return blobimage.Layer{}, err
+	}
+	d := v1.Descriptor{
+		MediaType: mediaType,
+		Size:      size,
+		Digest:    v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(digest.Sum(nil))},
+	}
+	return blobimage.Layer{
+		Descriptor: d,
+		DiffID:     src.DiffID,
+		Open:       func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(f, 0, size)), nil },
+	}, nil
+}
+
+// transcode streams the blob of src through a decompressor, when it is
+// compressed, and a compressor for c into w. It checks the source blob's
+// digest and the layer's diff ID on the way, so a corrupt stored blob is
+// never passed on in another form.
+func transcode(w io.Writer, src blobimage.Layer, c blobimage.Compression) error {
+	rc, err := src.Open()
+	if err != nil {
+		return err
 	}
 	verified := blobimage.Verify(rc, src.Descriptor)
 	defer verified.Close()
 	uncompressed, err := unpack.Decompress(verified)
 	if err != nil {
-		return v1.Descriptor{}, err
+		return err
 	}
 	defer uncompressed.Close()
 
-	blob, err := st.NewDerivedBlobWriter()
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
 	diffHash := sha256.New()
-	if err := encode(blob, io.TeeReader(uncompressed, diffHash), c); err != nil {
-		blob.Abort()
-		return v1.Descriptor{}, err
+	if err := encode(w, io.TeeReader(uncompressed, diffHash), c); err != nil {
+		return err
 	}
 	// A compressed source may end before its blob does, as gzip with
 	// trailing padding does, and Verify checks the digest only at the end.
 	if _, err := io.Copy(io.Discard, verified); err != nil {
-		blob.Abort()
-		return v1.Descriptor{}, err
+		return err
 	}
 	if got := hex.EncodeToString(diffHash.Sum(nil)); src.DiffID.Algorithm != "sha256" || got != src.DiffID.Hex {
-		blob.Abort()
-		return v1.Descriptor{}, fmt.Errorf("%w: blob %s decompresses to content with digest sha256:%s, not diff ID %s",
+		return fmt.Errorf("%w: blob %s decompresses to content with digest sha256:%s, not diff ID %s",
 			store.ErrDigestMismatch, src.Descriptor.Digest, got, src.DiffID)
 	}
-	if err := blob.Commit(); err != nil {
-		return v1.Descriptor{}, err
-	}
-
-	mediaType, err := blobimage.LayerMediaType(c, types.OCIManifestSchema1)
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	return v1.Descriptor{MediaType: mediaType, Size: blob.Size(), Digest: blob.Digest()}, nil
+	return nil
 }
 
 // encode compresses r into w with c at the format's default level.
