@@ -40,7 +40,8 @@ func removeContainers(c *cli.Context) error {
 	}
 	// The layers of an image that rmi --force removed stay only for the
 	// containers that use them, so they go with the last of those.
-	if _, err := st.CollectGarbage(); err != nil {
+	// A read-only store has been reported once already.
+	if _, err := st.CollectGarbage(); err != nil && !readOnlyIn(errs) {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -60,4 +61,15 @@ func removeContainer(st *store.Store, idOrPrefix string) error {
 			state.ID[:12], state.Pid, state.Pid)
 	}
 	return container.Remove(st, state.ID)
+}
+
+// readOnlyIn reports whether one of errs says that the store cannot be
+// written.
+func readOnlyIn(errs []error) bool {
+	for _, err := range errs {
+		if errors.Is(err, store.ErrReadOnly) {
+			return true
+		}
+	}
+	return false
 }

@@ -51,7 +51,8 @@ func removeImages(c *cli.Context) error {
 		}
 	}
 
-	if _, err := st.CollectGarbage(); err != nil {
+	// A read-only store has been reported once already.
+	if _, err := st.CollectGarbage(); err != nil && !readOnlyIn(errs) {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -79,6 +79,12 @@ func TestReadOnlyStore(t *testing.T) {
 				r = runKist(t, fresh, "tag", ref, "other:1")
 				expectWriteRejected(t, r, store)
 				if mode == "mount" {
+					r = runKist(t, fresh, "rmi", ref)
+					expectWriteRejected(t, r, store)
+					r = runKist(t, fresh, "system", "prune", "-f")
+					expectWriteRejected(t, r, store)
+				}
+				if mode == "mount" {
 					// In its user namespace an unprivileged user owns the
 					// store, so only the mount stops run from writing.
 					r = runKist(t, fresh, "run", "--rm", ref, "true")

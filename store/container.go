@@ -153,7 +153,7 @@ func (s *Store) LookupContainer(idOrPrefix string) (ContainerState, error) {
 // it. Nothing may be mounted inside it.
 func (s *Store) RemoveContainerDir(id string) error {
 	if err := removeAll(s.ContainerDir(id)); err != nil {
-		return fmt.Errorf("remove container %s: %w", id, err)
+		return s.writeError(fmt.Errorf("remove container %s: %w", id, err))
 	}
 	return nil
 }
