@@ -40,7 +40,11 @@ func writeArchive(ctx context.Context, c *cli.Context, st *store.Store, output s
 	if fd, ok := ownDescriptor(output); ok {
 		// Reopening the descriptor's pipe by its /proc path would need
 		// permission on the pipe, which one made by another user lacks.
-		return writeTo(os.NewFile(uintptr(fd), output))
+		f := os.NewFile(uintptr(fd), output)
+		if isTerminal(f) {
+			return fmt.Errorf("kist save will not write an archive to a terminal, which %s is; name a file or redirect it", output)
+		}
+		return writeTo(f)
 	}
 	target, info, err := resolveOutput(output)
 	if err != nil {

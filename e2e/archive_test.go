@@ -445,6 +445,7 @@ func TestSaveLoadRejectTerminal(t *testing.T) {
 		want string
 	}{
 		{[]string{"save", ref}, "will not write an archive to a terminal"},
+		{[]string{"save", "-o", "/dev/stdout", ref}, "will not write an archive to a terminal"},
 		{[]string{"load"}, "which is a terminal"},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
