@@ -150,6 +150,10 @@ func canonical(repository string) string {
 const hubHost = "docker.io"
 
 // hubHosts are the other names of Docker Hub's registry: index.docker.io,
-// which go-containerregistry puts in references to Hub images, and
-// registry-1.docker.io, the host that serves its API.
-var hubHosts = map[string]bool{"index.docker.io": true, "registry-1.docker.io": true}
+// which go-containerregistry puts in references to Hub images,
+// registry-1.docker.io, the host that serves its API, and each of the
+// three with HTTPS's default port.
+var hubHosts = map[string]bool{
+	"index.docker.io": true, "registry-1.docker.io": true,
+	"docker.io:443": true, "index.docker.io:443": true, "registry-1.docker.io:443": true,
+}

@@ -222,7 +222,7 @@ func TestDefaultPath(t *testing.T) {
 // blocks them.
 func TestHubPrefixBlocks(t *testing.T) {
 	prefixes := []string{
-		"docker.io", "DOCKER.IO", "index.docker.io", "Index.Docker.IO", "registry-1.docker.io",
+		"docker.io", "DOCKER.IO", "index.docker.io", "Index.Docker.IO", "registry-1.docker.io", "docker.io:443",
 		"docker.io/library", "index.docker.io/library", "docker.io/library/busybox",
 		"INDEX.DOCKER.IO/library/busybox",
 	}

@@ -83,7 +83,7 @@ func applyInstruction(cfg *v1.Config, instruction string) error {
 	case "WORKDIR":
 		err = applyWorkdir(cfg, args)
 	case "USER":
-		cfg.User = args
+		err = applyUser(cfg, args)
 	case "STOPSIGNAL":
 		err = applyStopSignal(cfg, args)
 	default:

@@ -122,3 +122,14 @@ func realTimeOffset(s string) bool {
 	n, err := strconv.Atoi(s)
 	return err == nil && n >= 1 && n <= 15
 }
+
+// applyUser sets the user as USER does: one name or UID, optionally
+// followed by a colon and a group, and neither part empty.
+func applyUser(cfg *v1.Config, args string) error {
+	user, group, hasGroup := strings.Cut(args, ":")
+	if user == "" || hasGroup && group == "" || strings.ContainsAny(args, " \t") {
+		return fmt.Errorf("invalid USER %q: give one user name or UID, optionally followed by :GROUP", args)
+	}
+	cfg.User = args
+	return nil
+}
