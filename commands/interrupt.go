@@ -65,7 +65,7 @@ func interruptible(c *cli.Context, verb string, work func(ctx context.Context) e
 	case err := <-done:
 		if err == nil {
 			// The work had finished, or finished regardless; what it
-			// printed or recorded stands.
+			// printed or recorded remains.
 			fmt.Fprintf(c.App.ErrWriter, "kist: %s finished, then was interrupted by %s\n", verb, unix.SignalName(sig))
 			break
 		}

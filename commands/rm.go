@@ -63,8 +63,8 @@ func removeContainer(st *store.Store, idOrPrefix string) error {
 	return container.Remove(st, state.ID)
 }
 
-// readOnlyIn reports whether one of errs says that the store cannot be
-// written.
+// readOnlyIn reports whether one of errs is store.ErrReadOnly, which means
+// that the store cannot be written.
 func readOnlyIn(errs []error) bool {
 	for _, err := range errs {
 		if errors.Is(err, store.ErrReadOnly) {
