@@ -23,8 +23,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // parallelPulls is how many `kist pull` processes TestPullParallel starts
@@ -319,25 +317,9 @@ func sha256File(path string) (string, error) {
 // the registry.
 func layerDigests(t *testing.T, ref string) []string {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := remote.Image(r)
-	if err != nil {
-		t.Fatalf("read %s from the registry: %v", ref, err)
-	}
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var digests []string
-	for _, l := range layers {
-		d, err := l.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		digests = append(digests, d.String())
+	for _, l := range registryManifest(t, ref).Layers {
+		digests = append(digests, l.Digest)
 	}
 	return digests
 }
