@@ -65,16 +65,12 @@ func Erase(registry, authFile string) ([]string, error) {
 // credential helper it configures, holding the file's lock.
 func eraseFrom(file credentialFile, registry string) ([]string, error) {
 	path := file.path
-	unlock, err := lockDir(path, false)
+	c, unlock, err := readLocked(file)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 
-	c, err := readConfig(file)
-	if err != nil {
-		return nil, err
-	}
 	var removed []string
 	if c.removeAuth(registry) {
 		if err := c.write(); err != nil {
@@ -114,16 +110,12 @@ func EraseAll(authFile string) ([]string, error) {
 // the credential helpers it configures, holding the file's lock.
 func eraseAllFrom(file credentialFile) ([]string, error) {
 	path := file.path
-	unlock, err := lockDir(path, false)
+	c, unlock, err := readLocked(file)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 
-	c, err := readConfig(file)
-	if err != nil {
-		return nil, err
-	}
 	var removed []string
 	registries := c.helperRegistries()
 	if c.removeAllAuths() {
@@ -180,4 +172,19 @@ func eraseFromHelper(helper, server string) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// readLocked takes the lock of file's directory and reads file. The
+// caller releases the lock with unlock once it has written any change.
+func readLocked(file credentialFile) (c *configFile, unlock func(), err error) {
+	unlock, err = lockDir(file.path, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err = readConfig(file)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return c, unlock, nil
 }

@@ -48,7 +48,7 @@ func TestInterruptibleAfterWorkFinished(t *testing.T) {
 			return err
 		}
 		// Return only once the signal has cancelled ctx, so that
-		// interruptible sees the signal before this result.
+		// interruptible receives the signal before this result.
 		<-ctx.Done()
 		return nil
 	})

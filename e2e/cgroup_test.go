@@ -55,11 +55,11 @@ func TestRmAfterNamespaceChildKilled(t *testing.T) {
 	// The process is an orphan, so it stays a zombie until the host's
 	// init reaps it, and until then libcontainer counts it as running.
 	killMarked(t, marker)
-	gone := func() bool {
+	reaped := func() bool {
 		_, err := os.Stat(fmt.Sprintf("/proc/%d", sleeps[0]))
 		return os.IsNotExist(err)
 	}
-	if !waitFor(30*time.Second, gone) {
+	if !waitFor(30*time.Second, reaped) {
 		t.Fatalf("process %d was not reaped within 30 s of SIGKILL", sleeps[0])
 	}
 	r = runKist(t, root, "rm", id[:12])

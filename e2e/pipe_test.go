@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// runWithClosedPipe runs kist as id with args, with stdout or stderr (as
-// closeStdout says) a pipe whose read end is already closed, as in
-// `kist ... | head -c0`, and returns kist's exit status.
+// runWithClosedPipe runs kist as id with args and returns its exit
+// status. Its stdout if closeStdout is set, else its stderr, is a pipe
+// whose read end is already closed, as in `kist ... | head -c0`.
 func runWithClosedPipe(t *testing.T, id *identity, closeStdout bool, args ...string) int {
 	t.Helper()
 	r, w, err := os.Pipe()

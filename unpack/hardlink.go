@@ -89,10 +89,10 @@ type lowerCopy struct {
 type fileID struct{ dev, ino uint64 }
 
 // linkLower creates n as a hardlink to loc, an entry of a lower layer. The
-// first name of loc gets a copy. Each further name links to that copy while
-// the copy still holds its name, so that a tiny layer of many hardlinks to
-// one large lower file writes the file once, and the names share an inode
-// as they would in one filesystem.
+// first name of loc gets a copy, and each further name links to that copy
+// while the copy is still at its name. So a tiny layer of many hardlinks
+// to one large lower file writes the file once, and the names share an
+// inode as they would in one filesystem.
 func (u *unpacker) linkLower(ctx context.Context, n node, loc location) error {
 	id := fileID{dev: loc.stat.Dev, ino: loc.stat.Ino}
 	if c, ok := u.lowerCopies[id]; ok {
@@ -110,15 +110,15 @@ func (u *unpacker) linkLower(ctx context.Context, n node, loc location) error {
 
 // findCopy returns the location of c if c's name still holds the copy.
 func (u *unpacker) findCopy(ctx context.Context, c lowerCopy) (location, bool) {
-	var held unix.Stat_t
-	if err := unix.Fstat(fd(c.file), &held); err != nil {
+	var copyStat unix.Stat_t
+	if err := unix.Fstat(fd(c.file), &copyStat); err != nil {
 		return location{}, false
 	}
 	loc, err := u.stack.resolve(ctx, c.name)
 	if err != nil || loc.layer != 0 {
 		return location{}, false
 	}
-	return loc, loc.stat.Dev == held.Dev && loc.stat.Ino == held.Ino
+	return loc, loc.stat.Dev == copyStat.Dev && loc.stat.Ino == copyStat.Ino
 }
 
 // trackCopy records n as the copy of the lower entry id. Without a handle
